@@ -1,0 +1,7 @@
+# One option picks the sanitizers for every target: -DSECCOMP_GATE_SANITIZE=address,undefined
+set(SECCOMP_GATE_SANITIZE "" CACHE STRING "Comma-separated -fsanitize= list (empty: none)")
+if(SECCOMP_GATE_SANITIZE)
+  add_compile_options(-fsanitize=${SECCOMP_GATE_SANITIZE} -fno-omit-frame-pointer
+                      -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${SECCOMP_GATE_SANITIZE})
+endif()
