@@ -4,7 +4,7 @@ option(SECCOMP_GATE_WERROR "Treat warnings as errors" OFF)
 function(seccomp_gate_warnings target)
   target_compile_options(${target} PRIVATE
     -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
-    -Wold-style-cast -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+    -Wold-style-cast -Woverloaded-virtual -Wimplicit-fallthrough)
   if(SECCOMP_GATE_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

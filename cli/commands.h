@@ -1,0 +1,16 @@
+#pragma once
+// The subcommands of `seccomp-gate`. Each returns the process exit code.
+
+#include <string>
+#include <vector>
+
+namespace seccomp_gate::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFindings = 1;  // violations found / request denied
+inline constexpr int kExitBadInput = 2;  // bad input or usage
+
+int review_command(const std::vector<std::string>& argv);
+int audit_command(const std::vector<std::string>& argv);
+
+}  // namespace seccomp_gate::cli

@@ -1,0 +1,50 @@
+// seccomp-gate: one binary for the webhook server and the offline tools.
+
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "policy/policy_config.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(seccomp-gate: keeps every Kubernetes container under a real seccomp filter
+
+usage: seccomp-gate <command> [options]
+
+commands:
+  review   judge one AdmissionReview offline and print the response the webhook would send
+  audit    dry-run policy audit of manifest files, directories or stdin
+
+Run `seccomp-gate <command> --help` for the options of a command.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace seccomp_gate;
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::cout << kUsage;
+        return args.empty() ? cli::kExitBadInput : cli::kExitOk;
+    }
+    const std::string& command = args[0];
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    try {
+        if (command == "review") return cli::review_command(rest);
+        if (command == "audit") return cli::audit_command(rest);
+        std::cerr << "seccomp-gate: unknown command \"" << command << "\" (see seccomp-gate --help)\n";
+        return cli::kExitBadInput;
+    } catch (const cli::UsageError& error) {
+        std::cerr << "seccomp-gate " << command << ": " << error.what() << " (see seccomp-gate "
+                  << command << " --help)\n";
+    } catch (const ConfigError& error) {
+        std::cerr << "seccomp-gate " << command << ": " << error.what() << "\n";
+    } catch (const std::exception& error) {
+        std::cerr << "seccomp-gate " << command << ": " << error.what() << "\n";
+    }
+    return cli::kExitBadInput;
+}

@@ -1,0 +1,255 @@
+#include "policy/admission.h"
+
+#include <nlohmann/json.hpp>
+#include <simdjson.h>
+
+#include "policy/base64.h"
+#include "policy/decode.h"
+#include "policy/evaluate.h"
+#include "policy/json_node.h"
+#include "policy/mutation.h"
+
+namespace seccomp_gate {
+namespace {
+
+using nlohmann::ordered_json;
+
+constexpr std::string_view kV1 = "admission.k8s.io/v1";
+constexpr std::string_view kV1beta1 = "admission.k8s.io/v1beta1";
+
+// A response under construction: what the AdmissionResponse will say.
+struct Answer {
+    bool allowed = true;
+    int code = 0;
+    std::string message;
+    std::vector<std::string> warnings;
+    std::string audit_violations;
+    std::string patch;  // RFC 6902 document, unencoded
+};
+
+std::string encode(std::string_view api_version, std::string_view uid, const Answer& answer) {
+    ordered_json response{{"uid", uid}, {"allowed", answer.allowed}};
+    if (answer.code != 0) {
+        response["status"] = {{"code", answer.code},
+                              {"reason", answer.code == 400 ? "BadRequest" : "Forbidden"},
+                              {"message", answer.message}};
+    }
+    if (!answer.warnings.empty()) response["warnings"] = answer.warnings;
+    if (!answer.audit_violations.empty()) {
+        response["auditAnnotations"] = {{"violations", answer.audit_violations}};
+    }
+    if (!answer.patch.empty()) {
+        response["patchType"] = "JSONPatch";
+        response["patch"] = base64_encode(answer.patch);
+    }
+    const ordered_json review{
+        {"apiVersion", api_version}, {"kind", "AdmissionReview"}, {"response", std::move(response)}};
+    return review.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string join_texts(const std::vector<Finding>& findings, Severity severity) {
+    std::string out;
+    for (const auto& finding : findings) {
+        if (finding.severity != severity) continue;
+        if (!out.empty()) out += "; ";
+        out += finding.text();
+    }
+    return out;
+}
+
+// Turns a judgement into the answer its mode calls for.
+void decide(const Object& object, const Judgement& judgement, Answer& answer,
+            ReviewOutcome& outcome) {
+    for (const auto& finding : judgement.findings) {
+        if (finding.severity == Severity::kWarning) {
+            answer.warnings.push_back(finding.text());
+            ++outcome.warnings;
+        } else {
+            ++outcome.violations;
+        }
+    }
+    if (outcome.violations == 0) return;
+    const std::string violations = join_texts(judgement.findings, Severity::kViolation);
+    switch (judgement.mode) {
+        case Mode::kEnforce:
+            answer.allowed = false;
+            answer.code = 403;
+            answer.message = object_ref(object) + " violates the seccomp policy: " + violations;
+            break;
+        case Mode::kWarn:
+            for (const auto& finding : judgement.findings) {
+                if (finding.severity == Severity::kViolation) {
+                    answer.warnings.push_back("would be denied: " + finding.text());
+                }
+            }
+            break;
+        case Mode::kAudit:
+            answer.audit_violations = violations;
+            break;
+    }
+}
+
+struct Request {
+    std::string_view api_version;
+    std::string_view uid;
+    std::string_view group;
+    std::string_view kind;
+    std::string_view ns;
+    std::string_view name;
+    std::string_view operation;
+    std::string_view sub_resource;
+    std::string_view username;
+    std::optional<JsonNode> object;
+    std::optional<JsonNode> old_object;
+};
+
+std::string_view string_at(const JsonNode& node, std::string_view key) {
+    if (auto value = detail::member(node, key)) {
+        if (auto text = value->string()) return *text;
+    }
+    return {};
+}
+
+// Reads the fields a decision needs; returns the first problem, empty when usable.
+std::string read_request(const JsonNode& root, Request& request) {
+    if (!root.is_object()) return "the body must be a JSON object";
+    request.api_version = string_at(root, "apiVersion");
+    auto review_request = detail::member(root, "request");
+    if (review_request && review_request->is_object()) {
+        request.uid = string_at(*review_request, "uid");
+    }
+    if (request.api_version != kV1 && request.api_version != kV1beta1) {
+        return "apiVersion must be admission.k8s.io/v1 or admission.k8s.io/v1beta1";
+    }
+    if (string_at(root, "kind") != "AdmissionReview") return "kind must be AdmissionReview";
+    if (!review_request || !review_request->is_object()) return "request is missing";
+    if (request.uid.empty()) return "request.uid is missing";
+    const auto kind = detail::member(*review_request, "kind");
+    if (!kind || !kind->is_object() || string_at(*kind, "kind").empty()) {
+        return "request.kind is missing";
+    }
+    request.group = string_at(*kind, "group");
+    request.kind = string_at(*kind, "kind");
+    request.operation = string_at(*review_request, "operation");
+    if (request.operation != "CREATE" && request.operation != "UPDATE" &&
+        request.operation != "DELETE" && request.operation != "CONNECT") {
+        return "request.operation must be CREATE, UPDATE, DELETE or CONNECT";
+    }
+    request.ns = string_at(*review_request, "namespace");
+    request.name = string_at(*review_request, "name");
+    request.sub_resource = string_at(*review_request, "subResource");
+    if (auto user = detail::member(*review_request, "userInfo")) {
+        request.username = string_at(*user, "username");
+    }
+    request.object = detail::member(*review_request, "object");
+    request.old_object = detail::member(*review_request, "oldObject");
+    return {};
+}
+
+bool same_seccomp_state(const Object& before, const Object& after) {
+    if (before.pod_specs.size() != after.pod_specs.size()) return false;
+    for (std::size_t i = 0; i < before.pod_specs.size(); ++i) {
+        if (!before.pod_specs[i].same_seccomp_state(after.pod_specs[i])) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string_view to_string(Verdict verdict) {
+    switch (verdict) {
+        case Verdict::kAllowed:
+            return "allowed";
+        case Verdict::kDenied:
+            return "denied";
+        case Verdict::kInvalid:
+            return "invalid";
+        case Verdict::kNotJson:
+            break;
+    }
+    return "not_json";
+}
+
+ReviewOutcome review(const Snapshot& snapshot, std::string_view body, Endpoint endpoint) {
+    ReviewOutcome outcome;
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    const simdjson::padded_string padded(body);
+    if (const auto error = parser.parse(padded).get(root); error != simdjson::SUCCESS) {
+        outcome.verdict = Verdict::kNotJson;
+        outcome.response = std::string("the body is not JSON: ") + simdjson::error_message(error);
+        return outcome;
+    }
+
+    Request request;
+    const std::string problem = read_request(JsonNode(root), request);
+    outcome.uid = request.uid;
+    outcome.kind = request.kind;
+    outcome.operation = request.operation;
+    const std::string_view api_version =
+        request.api_version == kV1beta1 ? kV1beta1 : kV1;
+    const auto invalid = [&](const std::string& message) {
+        Answer answer;
+        answer.allowed = false;
+        answer.code = 400;
+        answer.message = "not a usable AdmissionReview: " + message;
+        outcome.verdict = Verdict::kInvalid;
+        outcome.response = encode(api_version, request.uid, answer);
+        return outcome;
+    };
+    if (!problem.empty()) return invalid(problem);
+
+    Answer answer;
+    const auto allow = [&](std::string reason) {
+        outcome.verdict = Verdict::kAllowed;
+        outcome.reason = std::move(reason);
+        outcome.response = encode(api_version, request.uid, answer);
+        return outcome;
+    };
+
+    // SPEC section 6: what is judged at all.
+    const WorkloadKind* kind = find_workload_kind(request.group, request.kind);
+    if (kind == nullptr) return allow("kind not judged");
+    if (request.operation == "DELETE" || request.operation == "CONNECT") {
+        return allow("operation not judged");
+    }
+    if (!request.sub_resource.empty() &&
+        !(request.kind == "Pod" && request.sub_resource == "ephemeralcontainers")) {
+        return allow("subresource not judged");
+    }
+    if (!request.object || !request.object->is_object()) {
+        return invalid("request.object is missing for " + std::string(request.operation));
+    }
+
+    Object object = decode_object(*request.object, kind);
+    if (!request.ns.empty()) object.ns = std::string(request.ns);
+    if (!request.name.empty()) object.name = std::string(request.name);
+    outcome.ns = object.ns;
+    outcome.name = object.name;
+
+    if (snapshot.policy.is_exempt(object.ns, request.username)) return allow("exempt");
+    const bool is_update = request.operation == "UPDATE";
+    if (is_update && request.old_object && request.old_object->is_object()) {
+        const Object before = decode_object(*request.old_object, kind);
+        if (same_seccomp_state(before, object)) return allow("unchanged");
+    }
+
+    std::vector<ProfilePatch> patches;
+    if (endpoint == Endpoint::kMutate) {
+        const MutationScope scope{!is_update, snapshot.policy.mutate_templates};
+        patches = plan_mutation(snapshot.policy, object, scope);
+        apply_mutation(snapshot.policy, patches, object);
+    }
+
+    const Judgement judgement = judge(snapshot, object, object.ns, request.username);
+    decide(object, judgement, answer, outcome);
+    if (answer.allowed && !patches.empty()) {
+        answer.patch = patch_document(snapshot.policy, patches);
+        outcome.patched = true;
+    }
+    outcome.verdict = answer.allowed ? Verdict::kAllowed : Verdict::kDenied;
+    outcome.response = encode(api_version, request.uid, answer);
+    return outcome;
+}
+
+}  // namespace seccomp_gate

@@ -1,0 +1,64 @@
+#pragma once
+// The profile catalog of SPEC section 4: the Localhost profiles every node holds.
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace seccomp_gate {
+
+struct CatalogProfile {
+    std::string name;            // the localhostProfile value that selects it
+    std::string default_action;  // e.g. SCMP_ACT_ERRNO
+    bool permissive = false;     // defaultAction ALLOW or LOG: the filter blocks nothing
+};
+
+// A profile file read for the catalog: its path relative to the catalog directory.
+struct CatalogFile {
+    std::string relative_path;
+    std::string content;
+    std::string read_error;  // set when the file could not be read (too large, ...)
+};
+
+struct CatalogRejection {
+    std::string file;
+    std::string reason;
+};
+
+class CatalogSnapshot {
+public:
+    // `name` must already be cleaned (clean_profile_path).
+    const CatalogProfile* find(std::string_view name) const;
+    const std::map<std::string, CatalogProfile, std::less<>>& profiles() const {
+        return profiles_;
+    }
+    const std::vector<CatalogRejection>& rejected() const { return rejected_; }
+
+    friend CatalogSnapshot build_catalog(std::string_view prefix,
+                                         const std::vector<CatalogFile>& files);
+
+private:
+    std::map<std::string, CatalogProfile, std::less<>> profiles_;
+    std::vector<CatalogRejection> rejected_;
+};
+
+// The checks a profile must pass to enter the catalog. `error` is empty when it passes.
+struct ProfileCheck {
+    std::string error;
+    std::string default_action;
+    bool permissive = false;
+};
+ProfileCheck check_profile(std::string_view json_text);
+
+// Lexical clean-up of a localhostProfile or catalog path: drops "." and empty segments.
+// nullopt for an absolute path, a path with a ".." segment, or an empty one.
+std::optional<std::string> clean_profile_path(std::string_view path);
+
+// Builds the catalog: each file that passes check_profile becomes the profile
+// "<prefix>/<relative_path>"; the others are listed in rejected() with the reason.
+CatalogSnapshot build_catalog(std::string_view prefix, const std::vector<CatalogFile>& files);
+
+}  // namespace seccomp_gate

@@ -1,0 +1,209 @@
+#pragma once
+// Decodes a Kubernetes object into the typed model, over any document tree that offers the
+// small Node interface below (simdjson for AdmissionReviews, yaml-cpp for manifests), so both
+// paths read the same fields the same way.
+//
+// Node:
+//   bool is_object() const; bool is_array() const; bool is_null() const;
+//   std::optional<Node> member(std::string_view key) const;     // objects only
+//   template <class F> void each_element(F f) const;            // f(const Node&)
+//   template <class F> void each_member(F f) const;             // f(std::string_view, const Node&)
+//   std::optional<std::string_view> string() const;             // string scalars only
+//   std::optional<bool> boolean() const;
+//   int line() const;                                           // 1-based, 0 when unknown
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "policy/model.h"
+#include "policy/mutation.h"
+#include "policy/workload_kinds.h"
+
+namespace seccomp_gate {
+
+inline constexpr std::string_view kPodAnnotation = "seccomp.security.alpha.kubernetes.io/pod";
+inline constexpr std::string_view kContainerAnnotationPrefix =
+    "container.seccomp.security.alpha.kubernetes.io/";
+
+namespace detail {
+
+template <class Node>
+std::optional<Node> present(const std::optional<Node>& node) {
+    if (node && !node->is_null()) return node;
+    return std::nullopt;
+}
+
+template <class Node>
+std::optional<Node> member(const Node& node, std::string_view key) {
+    if (!node.is_object()) return std::nullopt;
+    return present(node.member(key));
+}
+
+template <class Node>
+std::string string_member(const Node& node, std::string_view key) {
+    if (auto value = member(node, key)) {
+        if (auto text = value->string()) return std::string(*text);
+    }
+    return {};
+}
+
+// securityContext.seccompProfile: {type, localhostProfile}.
+template <class Node>
+ProfileSetting decode_profile(const Node& node) {
+    ProfileSetting setting;
+    setting.line = node.line();
+    if (!node.is_object()) {
+        setting.malformed = "must be an object with a type";
+        return setting;
+    }
+    auto type = member(node, "type");
+    if (!type) {
+        setting.malformed = "has no type";
+    } else if (auto text = type->string()) {
+        setting.type = std::string(*text);
+    } else {
+        setting.malformed = "type must be a string";
+    }
+    if (auto profile = member(node, "localhostProfile")) {
+        if (auto text = profile->string()) {
+            setting.localhost_profile = std::string(*text);
+        } else if (setting.malformed.empty()) {
+            setting.malformed = "localhostProfile must be a string";
+        }
+    }
+    return setting;
+}
+
+template <class Node>
+void decode_containers(const Node& spec, ContainerList list, const std::string& field_path,
+                       PodSpec& out) {
+    const char* field = container_list_field(list);
+    auto items = member(spec, field);
+    if (!items) return;
+    const std::string list_path = field_path + "." + field;
+    if (!items->is_array()) {
+        out.shape_errors.push_back({list_path, "must be a list of containers", items->line()});
+        return;
+    }
+    std::size_t index = 0;
+    items->each_element([&](const Node& item) {
+        Container container;
+        container.list = list;
+        container.index = index;
+        container.line = item.line();
+        const std::string path = list_path + "[" + std::to_string(index) + "]";
+        ++index;
+        if (!item.is_object()) {
+            out.shape_errors.push_back({path, "must be a container object", item.line()});
+            return;
+        }
+        container.name = string_member(item, "name");
+        if (auto context = member(item, "securityContext")) {
+            if (!context->is_object()) {
+                out.shape_errors.push_back(
+                    {path + ".securityContext", "must be an object", context->line()});
+            } else {
+                if (auto profile = member(*context, "seccompProfile")) {
+                    container.seccomp = decode_profile(*profile);
+                }
+                if (auto privileged = member(*context, "privileged")) {
+                    container.privileged = privileged->boolean().value_or(false);
+                    container.privileged_line = privileged->line();
+                }
+            }
+        }
+        out.containers.push_back(std::move(container));
+    });
+}
+
+template <class Node>
+void decode_annotations(const Node& metadata, PodSpec& out) {
+    auto annotations = member(metadata, "annotations");
+    if (!annotations || !annotations->is_object()) return;
+    annotations->each_member([&](std::string_view key, const Node& value) {
+        if (key != kPodAnnotation && !key.starts_with(kContainerAnnotationPrefix)) return;
+        auto text = value.string();
+        out.legacy_annotations.push_back(
+            {std::string(key), text ? std::string(*text) : std::string(), value.line()});
+    });
+}
+
+// `pod` holds "metadata" and "spec" (a Pod, or a pod template).
+template <class Node>
+PodSpec decode_pod(const Node& pod, const std::string& pointer_prefix,
+                   const std::string& path_prefix, bool is_template) {
+    PodSpec out;
+    out.is_template = is_template;
+    out.pointer = pointer_prefix + "/spec";
+    out.field_path = path_prefix.empty() ? "spec" : path_prefix + ".spec";
+    out.metadata_path = path_prefix.empty() ? "metadata" : path_prefix + ".metadata";
+    out.line = pod.line();
+    if (auto metadata = member(pod, "metadata")) decode_annotations(*metadata, out);
+
+    auto spec = member(pod, "spec");
+    if (!spec) return out;
+    out.line = spec->line();
+    if (!spec->is_object()) {
+        out.shape_errors.push_back({out.field_path, "must be an object", spec->line()});
+        return out;
+    }
+    if (auto context = member(*spec, "securityContext")) {
+        if (!context->is_object()) {
+            out.shape_errors.push_back(
+                {out.field_path + ".securityContext", "must be an object", context->line()});
+        } else {
+            out.has_security_context = true;
+            if (auto profile = member(*context, "seccompProfile")) {
+                out.seccomp = decode_profile(*profile);
+            }
+        }
+    }
+    if (auto os = member(*spec, "os")) out.os_name = string_member(*os, "name");
+    decode_containers(*spec, ContainerList::kInit, out.field_path, out);
+    decode_containers(*spec, ContainerList::kRegular, out.field_path, out);
+    decode_containers(*spec, ContainerList::kEphemeral, out.field_path, out);
+    return out;
+}
+
+}  // namespace detail
+
+// Decodes `root` as an object of `kind` (nullptr: a kind that is not judged, only its identity
+// is read).
+template <class Node>
+Object decode_object(const Node& root, const WorkloadKind* kind) {
+    using detail::member;
+    Object object;
+    object.line = root.line();
+    object.api_version = detail::string_member(root, "apiVersion");
+    object.kind = detail::string_member(root, "kind");
+    if (auto metadata = member(root, "metadata")) {
+        object.ns = detail::string_member(*metadata, "namespace");
+        object.name = detail::string_member(*metadata, "name");
+        if (object.name.empty()) object.name = detail::string_member(*metadata, "generateName");
+    }
+    if (kind == nullptr) return object;
+    object.has_pod_specs = true;
+
+    std::optional<Node> pod = root;
+    std::string pointer;
+    std::string path;
+    for (std::size_t i = 0; i < kind->template_depth && pod; ++i) {
+        pod = member(*pod, kind->template_path[i]);
+        pointer += "/";
+        pointer += escape_pointer_segment(kind->template_path[i]);
+        if (!path.empty()) path += ".";
+        path += kind->template_path[i];
+    }
+    if (!pod) return object;  // no template: nothing to run, nothing to judge
+    if (!pod->is_object()) {
+        PodSpec spec;
+        spec.shape_errors.push_back({path, "must be an object", pod->line()});
+        object.pod_specs.push_back(std::move(spec));
+        return object;
+    }
+    object.pod_specs.push_back(detail::decode_pod(*pod, pointer, path, kind->template_depth > 0));
+    return object;
+}
+
+}  // namespace seccomp_gate

@@ -1,0 +1,100 @@
+#include "policy/manifests.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include "policy/decode.h"
+#include "policy/yaml_node.h"
+
+namespace seccomp_gate {
+namespace {
+
+struct Chunk {
+    std::string text;
+    int first_line = 0;  // 0-based line of the chunk's first line in the file
+};
+
+bool is_document_marker(std::string_view line) {
+    if (!line.starts_with("---") && !line.starts_with("...")) return false;
+    return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r';
+}
+
+// Splits at document markers ourselves, so that one broken document does not hide the others
+// (yaml-cpp's LoadAll stops at the first error). A "---" line stays with the document it opens.
+std::vector<Chunk> split_documents(std::string_view text) {
+    std::vector<Chunk> chunks(1);
+    int line_number = 0;
+    while (!text.empty()) {
+        const auto end = text.find('\n');
+        const std::string_view line = text.substr(0, end);
+        text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+        if (is_document_marker(line)) {
+            chunks.push_back(Chunk{{}, line_number});
+            if (line.starts_with("...")) {  // document end: the next document starts after it
+                chunks.back().first_line = line_number + 1;
+                ++line_number;
+                continue;
+            }
+        }
+        chunks.back().text.append(line);
+        chunks.back().text.push_back('\n');
+        ++line_number;
+    }
+    return chunks;
+}
+
+void add_object(const YamlNode& node, std::size_t document, ManifestSet& set) {
+    const std::string api_version = detail::string_member(node, "apiVersion");
+    const std::string kind = detail::string_member(node, "kind");
+    if (kind.empty() || api_version.empty()) {
+        ++set.skipped;
+        return;
+    }
+    if (kind.ends_with("List")) {
+        if (auto items = detail::member(node, "items")) {
+            if (!items->is_array()) {
+                set.errors.push_back({document, items->line(), kind + ": items must be a list"});
+                return;
+            }
+            items->each_element([&](const YamlNode& item) {
+                if (!item.is_object()) {
+                    set.errors.push_back({document, item.line(), kind + ": an item is not an object"});
+                    return;
+                }
+                add_object(item, document, set);
+            });
+            return;
+        }
+    }
+    const WorkloadKind* workload = find_workload_kind(api_group(api_version), kind);
+    set.objects.push_back(ManifestObject{decode_object(node, workload), document});
+}
+
+}  // namespace
+
+ManifestSet parse_manifests(std::string_view text) {
+    ManifestSet set;
+    std::size_t document = 0;
+    for (const auto& chunk : split_documents(text)) {
+        YAML::Node root;
+        try {
+            root = YAML::Load(chunk.text);
+        } catch (const YAML::Exception& error) {
+            ++document;
+            const int line = error.mark.line >= 0 ? error.mark.line + 1 + chunk.first_line : 0;
+            set.errors.push_back({document, line, "not valid YAML or JSON: " + error.msg});
+            continue;
+        }
+        if (!root.IsDefined() || root.IsNull()) continue;  // empty document
+        ++document;
+        const YamlNode node(root, chunk.first_line);
+        if (!node.is_object()) {
+            set.errors.push_back(
+                {document, node.line(), "a manifest document must be a mapping (a Kubernetes object)"});
+            continue;
+        }
+        add_object(node, document, set);
+    }
+    return set;
+}
+
+}  // namespace seccomp_gate

@@ -1,0 +1,23 @@
+#pragma once
+// The kinds of SPEC section 5 and where their pod specs live.
+
+#include <array>
+#include <string_view>
+
+namespace seccomp_gate {
+
+struct WorkloadKind {
+    std::string_view group;
+    std::string_view kind;
+    // Path of the pod template (object holding "metadata" and "spec"), empty for a Pod itself.
+    std::array<std::string_view, 4> template_path;
+    std::size_t template_depth;
+};
+
+// nullptr for kinds seccomp-gate does not judge.
+const WorkloadKind* find_workload_kind(std::string_view group, std::string_view kind);
+
+// "apps/v1" -> "apps", "v1" -> "".
+std::string_view api_group(std::string_view api_version);
+
+}  // namespace seccomp_gate
