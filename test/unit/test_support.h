@@ -29,8 +29,8 @@ inline SnapshotPtr make_test_snapshot(const std::string& policy_body = "") {
     std::vector<CatalogFile> files{{"profiles/default.json", kStrictProfile, ""},
                                    {"profiles/web.json", kStrictProfile, ""},
                                    {"profiles/audit.json", kLogProfile, ""}};
-    return make_snapshot(std::move(policy), build_catalog(policy.catalog_prefix, files),
-                         "test-policy.yaml");
+    CatalogSnapshot catalog = build_catalog(policy.catalog_prefix, files);
+    return make_snapshot(std::move(policy), std::move(catalog), "test-policy.yaml");
 }
 
 }  // namespace seccomp_gate::testing
