@@ -54,22 +54,22 @@ ProfileSetting decode_profile(const Node& node) {
     ProfileSetting setting;
     setting.line = node.line();
     if (!node.is_object()) {
-        setting.malformed = "must be an object with a type";
+        setting.malformed = "it must be an object with a type";
         return setting;
     }
     auto type = member(node, "type");
     if (!type) {
-        setting.malformed = "has no type";
+        setting.malformed = "it has no type";
     } else if (auto text = type->string()) {
         setting.type = std::string(*text);
     } else {
-        setting.malformed = "type must be a string";
+        setting.malformed = "its type must be a string";
     }
     if (auto profile = member(node, "localhostProfile")) {
         if (auto text = profile->string()) {
             setting.localhost_profile = std::string(*text);
         } else if (setting.malformed.empty()) {
-            setting.malformed = "localhostProfile must be a string";
+            setting.malformed = "its localhostProfile must be a string";
         }
     }
     return setting;

@@ -69,7 +69,7 @@ void check_setting(const CheckContext& context, const ProfileSetting& setting,
                    const std::string& path, const Subject& subject, std::vector<Finding>& out) {
     if (!setting.malformed.empty()) {
         add(out, "malformed", Severity::kViolation, path, subject,
-            "has a malformed seccompProfile: it " + setting.malformed, setting.line);
+            "has a malformed seccompProfile: " + setting.malformed, setting.line);
         return;
     }
     const std::string type_path = path + ".type";
