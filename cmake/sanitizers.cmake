@@ -5,3 +5,8 @@ if(SECCOMP_GATE_SANITIZE)
                       -fno-sanitize-recover=all)
   add_link_options(-fsanitize=${SECCOMP_GATE_SANITIZE})
 endif()
+
+# libFuzzer builds instrument every target for coverage; only the fuzz targets link the driver.
+if(SECCOMP_GATE_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
