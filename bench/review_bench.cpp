@@ -49,12 +49,12 @@ int main(int argc, char** argv) {
     const auto snapshot = seccomp_gate::io::load_snapshot(policy_path);
     const std::string body = seccomp_gate::io::read_file(request_path);
     std::printf("request: %s (%zu bytes)\n", request_path.c_str(), body.size());
-    std::printf("verdict: %s\n",
-                std::string(seccomp_gate::to_string(
-                                seccomp_gate::review(*snapshot, body,
-                                                     seccomp_gate::Endpoint::kValidate)
-                                    .verdict))
-                    .c_str());
+    std::printf(
+        "verdict: %s\n",
+        std::string(
+            seccomp_gate::to_string(
+                seccomp_gate::review(*snapshot, body, seccomp_gate::Endpoint::kValidate).verdict))
+            .c_str());
 
     std::size_t sink = 0;
     measure("review /validate", iterations, [&] {
@@ -62,8 +62,8 @@ int main(int argc, char** argv) {
                     .response.size();
     });
     measure("review /mutate", iterations, [&] {
-        sink += seccomp_gate::review(*snapshot, body, seccomp_gate::Endpoint::kMutate)
-                    .response.size();
+        sink +=
+            seccomp_gate::review(*snapshot, body, seccomp_gate::Endpoint::kMutate).response.size();
     });
     simdjson::dom::parser parser;
     measure("simdjson DOM parse alone", iterations, [&] {

@@ -13,7 +13,7 @@ namespace seccomp_gate::cli {
 
 // A usage error: printed with the command's name, exit code 2.
 class UsageError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

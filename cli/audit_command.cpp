@@ -13,7 +13,8 @@
 namespace seccomp_gate::cli {
 namespace {
 
-constexpr const char* kHelp = R"(usage: seccomp-gate audit --policy FILE [--output text|json|sarif] PATH...
+constexpr const char* kHelp =
+    R"(usage: seccomp-gate audit --policy FILE [--output text|json|sarif] PATH...
 
 Dry-run policy audit: judges every Pod and workload pod template in the manifests, as the
 webhook would on CREATE, and reports each finding with its file, line, object and field.

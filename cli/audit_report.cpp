@@ -1,7 +1,6 @@
 #include "cli/audit_report.h"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 namespace seccomp_gate::cli {
@@ -33,8 +32,8 @@ std::size_t AuditReport::count(Severity severity) const {
 
 std::string summary_line(const AuditReport& report) {
     return "audited " + std::to_string(report.objects) + " objects in " +
-           std::to_string(report.files) + " files: " +
-           std::to_string(report.count(Severity::kViolation)) + " violations, " +
+           std::to_string(report.files) +
+           " files: " + std::to_string(report.count(Severity::kViolation)) + " violations, " +
            std::to_string(report.count(Severity::kWarning)) + " warnings, " +
            std::to_string(report.errors.size()) + " errors";
 }
@@ -101,10 +100,9 @@ void write_sarif(const AuditReport& report, std::ostream& out) {
                                         rule_ids.begin());
     };
     const auto location = [](const std::string& file, int line) {
-        return ordered_json::array(
-            {{{"physicalLocation",
-               {{"artifactLocation", {{"uri", file}}},
-                {"region", {{"startLine", std::max(line, 1)}}}}}}});
+        return ordered_json::array({{{"physicalLocation",
+                                      {{"artifactLocation", {{"uri", file}}},
+                                       {"region", {{"startLine", std::max(line, 1)}}}}}}});
     };
 
     ordered_json results = ordered_json::array();

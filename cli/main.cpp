@@ -8,14 +8,17 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "policy/policy_config.h"
+#include "webhook/serve_command.h"
 
 namespace {
 
-constexpr const char* kUsage = R"(seccomp-gate: keeps every Kubernetes container under a real seccomp filter
+constexpr const char* kUsage =
+    R"(seccomp-gate: keeps every Kubernetes container under a real seccomp filter
 
 usage: seccomp-gate <command> [options]
 
 commands:
+  serve    the admission webhook: HTTPS /validate, /mutate, /healthz, /readyz, /metrics
   review   judge one AdmissionReview offline and print the response the webhook would send
   audit    dry-run policy audit of manifest files, directories or stdin
 
@@ -34,9 +37,11 @@ int main(int argc, char** argv) {
     const std::string& command = args[0];
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     try {
+        if (command == "serve") return webhook::serve_command(rest);
         if (command == "review") return cli::review_command(rest);
         if (command == "audit") return cli::audit_command(rest);
-        std::cerr << "seccomp-gate: unknown command \"" << command << "\" (see seccomp-gate --help)\n";
+        std::cerr << "seccomp-gate: unknown command \"" << command
+                  << "\" (see seccomp-gate --help)\n";
         return cli::kExitBadInput;
     } catch (const cli::UsageError& error) {
         std::cerr << "seccomp-gate " << command << ": " << error.what() << " (see seccomp-gate "

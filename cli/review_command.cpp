@@ -41,8 +41,8 @@ int review_command(const std::vector<std::string>& argv) {
     } else {
         body = io::read_file(input);
     }
-    const ReviewOutcome outcome = review(
-        *snapshot, body, args.flag("mutate") ? Endpoint::kMutate : Endpoint::kValidate);
+    const ReviewOutcome outcome =
+        review(*snapshot, body, args.flag("mutate") ? Endpoint::kMutate : Endpoint::kValidate);
     if (outcome.verdict == Verdict::kNotJson) {
         std::cerr << "seccomp-gate review: " << (input == "-" ? "<stdin>" : input) << ": "
                   << outcome.response << "\n";

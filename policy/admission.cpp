@@ -1,7 +1,8 @@
 #include "policy/admission.h"
 
-#include <nlohmann/json.hpp>
 #include <simdjson.h>
+
+#include <nlohmann/json.hpp>
 
 #include "policy/base64.h"
 #include "policy/decode.h"
@@ -42,8 +43,9 @@ std::string encode(std::string_view api_version, std::string_view uid, const Ans
         response["patchType"] = "JSONPatch";
         response["patch"] = base64_encode(answer.patch);
     }
-    const ordered_json review{
-        {"apiVersion", api_version}, {"kind", "AdmissionReview"}, {"response", std::move(response)}};
+    const ordered_json review{{"apiVersion", api_version},
+                              {"kind", "AdmissionReview"},
+                              {"response", std::move(response)}};
     return review.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -154,6 +156,14 @@ bool same_seccomp_state(const Object& before, const Object& after) {
     return true;
 }
 
+// Whether an UPDATE changes a workload's pod template at all (any field).
+bool template_changed(const JsonNode& before, const JsonNode& after, const WorkloadKind& kind) {
+    const auto old_template = find_pod_template(before, kind);
+    const auto new_template = find_pod_template(after, kind);
+    if (!old_template || !new_template) return old_template.has_value() != new_template.has_value();
+    return simdjson::minify(old_template->element()) != simdjson::minify(new_template->element());
+}
+
 }  // namespace
 
 std::string_view to_string(Verdict verdict) {
@@ -186,8 +196,7 @@ ReviewOutcome review(const Snapshot& snapshot, std::string_view body, Endpoint e
     outcome.uid = request.uid;
     outcome.kind = request.kind;
     outcome.operation = request.operation;
-    const std::string_view api_version =
-        request.api_version == kV1beta1 ? kV1beta1 : kV1;
+    const std::string_view api_version = request.api_version == kV1beta1 ? kV1beta1 : kV1;
     const auto invalid = [&](const std::string& message) {
         Answer answer;
         answer.allowed = false;
@@ -229,16 +238,28 @@ ReviewOutcome review(const Snapshot& snapshot, std::string_view body, Endpoint e
 
     if (snapshot.policy.is_exempt(object.ns, request.username)) return allow("exempt");
     const bool is_update = request.operation == "UPDATE";
-    if (is_update && request.old_object && request.old_object->is_object()) {
-        const Object before = decode_object(*request.old_object, kind);
-        if (same_seccomp_state(before, object)) return allow("unchanged");
-    }
+    const bool has_old = is_update && request.old_object && request.old_object->is_object();
+    const bool seccomp_changed =
+        !has_old || !same_seccomp_state(decode_object(*request.old_object, kind), object);
 
     std::vector<ProfilePatch> patches;
     if (endpoint == Endpoint::kMutate) {
-        const MutationScope scope{!is_update, snapshot.policy.mutate_templates};
-        patches = plan_mutation(snapshot.policy, object, scope);
+        // Pods only on CREATE (their spec is immutable afterwards). Templates on CREATE, and on
+        // an UPDATE that changes the template anyway: patching an untouched template would
+        // start a rollout nobody asked for.
+        const bool templates =
+            snapshot.policy.mutate_templates &&
+            (!has_old || template_changed(*request.old_object, *request.object, *kind));
+        patches = plan_mutation(snapshot.policy, object, MutationScope{!is_update, templates});
         apply_mutation(snapshot.policy, patches, object);
+    }
+    if (!seccomp_changed) {
+        // SPEC section 6: an UPDATE that leaves the seccomp state alone is not judged.
+        if (!patches.empty()) {
+            answer.patch = patch_document(snapshot.policy, patches);
+            outcome.patched = true;
+        }
+        return allow("unchanged");
     }
 
     const Judgement judgement = judge(snapshot, object, object.ns, request.username);

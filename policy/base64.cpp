@@ -11,9 +11,10 @@ std::string base64_encode(std::string_view data) {
     out.reserve((data.size() + 2) / 3 * 4);
     std::size_t i = 0;
     for (; i + 2 < data.size(); i += 3) {
-        const std::uint32_t chunk = (static_cast<std::uint32_t>(static_cast<unsigned char>(data[i])) << 16) |
-                                    (static_cast<std::uint32_t>(static_cast<unsigned char>(data[i + 1])) << 8) |
-                                    static_cast<unsigned char>(data[i + 2]);
+        const std::uint32_t chunk =
+            (static_cast<std::uint32_t>(static_cast<unsigned char>(data[i])) << 16) |
+            (static_cast<std::uint32_t>(static_cast<unsigned char>(data[i + 1])) << 8) |
+            static_cast<unsigned char>(data[i + 2]);
         out += kAlphabet[(chunk >> 18) & 63U];
         out += kAlphabet[(chunk >> 12) & 63U];
         out += kAlphabet[(chunk >> 6) & 63U];
@@ -22,7 +23,8 @@ std::string base64_encode(std::string_view data) {
     const std::size_t rest = data.size() - i;
     if (rest > 0) {
         std::uint32_t chunk = static_cast<std::uint32_t>(static_cast<unsigned char>(data[i])) << 16;
-        if (rest == 2) chunk |= static_cast<std::uint32_t>(static_cast<unsigned char>(data[i + 1])) << 8;
+        if (rest == 2)
+            chunk |= static_cast<std::uint32_t>(static_cast<unsigned char>(data[i + 1])) << 8;
         out += kAlphabet[(chunk >> 18) & 63U];
         out += kAlphabet[(chunk >> 12) & 63U];
         out += rest == 2 ? kAlphabet[(chunk >> 6) & 63U] : '=';

@@ -1,10 +1,9 @@
 #include "policy/catalog.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 
 namespace seccomp_gate {
 namespace {
@@ -22,7 +21,7 @@ constexpr std::array<std::string_view, 7> kOperators{
 
 // Top-level fields of the runtime format, plus Docker's extras that runtimes tolerate.
 constexpr std::array<std::string_view, 9> kProfileFields{
-    "defaultAction", "defaultErrnoRet", "architectures", "archMap", "syscalls",
+    "defaultAction", "defaultErrnoRet", "architectures",    "archMap", "syscalls",
     "flags",         "listenerPath",    "listenerMetadata", "comment"};
 
 constexpr std::array<std::string_view, 8> kSyscallFields{
@@ -62,7 +61,8 @@ std::string check_syscall(const json& entry, const std::string& where) {
     }
     const auto action = entry.find("action");
     if (action == entry.end()) return where + ": needs \"action\"";
-    if (!is_action(*action)) return where + ".action: " + action->dump() + " is not a seccomp action";
+    if (!is_action(*action))
+        return where + ".action: " + action->dump() + " is not a seccomp action";
     if (const auto errno_ret = entry.find("errnoRet"); errno_ret != entry.end()) {
         if (!errno_ret->is_number_unsigned()) {
             return where + ".errnoRet: must be a non-negative integer";
@@ -78,7 +78,8 @@ std::string check_syscall(const json& entry, const std::string& where) {
                 if (!one_of(kArgFields, key)) return arg_where + ": unknown field \"" + key + "\"";
             }
             const auto index = arg.find("index");
-            if (index == arg.end() || !index->is_number_unsigned() || index->get<std::uint64_t>() > 5) {
+            if (index == arg.end() || !index->is_number_unsigned() ||
+                index->get<std::uint64_t>() > 5) {
                 return arg_where + ".index: must be 0 to 5";
             }
             for (const char* field : {"value", "valueTwo"}) {
@@ -90,8 +91,9 @@ std::string check_syscall(const json& entry, const std::string& where) {
             const auto op = arg.find("op");
             if (op == arg.end() || !op->is_string() ||
                 !one_of(kOperators, op->get_ref<const std::string&>())) {
-                return arg_where + ".op: must be one of SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, "
-                                   "SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ";
+                return arg_where +
+                       ".op: must be one of SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, "
+                       "SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ";
             }
         }
     }

@@ -29,18 +29,16 @@ struct CatalogRejection {
 };
 
 class CatalogSnapshot {
-public:
+  public:
     // `name` must already be cleaned (clean_profile_path).
     const CatalogProfile* find(std::string_view name) const;
-    const std::map<std::string, CatalogProfile, std::less<>>& profiles() const {
-        return profiles_;
-    }
+    const std::map<std::string, CatalogProfile, std::less<>>& profiles() const { return profiles_; }
     const std::vector<CatalogRejection>& rejected() const { return rejected_; }
 
     friend CatalogSnapshot build_catalog(std::string_view prefix,
                                          const std::vector<CatalogFile>& files);
 
-private:
+  private:
     std::map<std::string, CatalogProfile, std::less<>> profiles_;
     std::vector<CatalogRejection> rejected_;
 };

@@ -60,12 +60,13 @@ ProfileSetting decode_profile(const Node& node) {
     auto type = member(node, "type");
     if (!type) {
         setting.malformed = "it has no type";
-    } else if (auto text = type->string()) {
+    } else if (setting.type_line = type->line(); auto text = type->string()) {
         setting.type = std::string(*text);
     } else {
         setting.malformed = "its type must be a string";
     }
     if (auto profile = member(node, "localhostProfile")) {
+        setting.profile_line = profile->line();
         if (auto text = profile->string()) {
             setting.localhost_profile = std::string(*text);
         } else if (setting.malformed.empty()) {
@@ -168,6 +169,17 @@ PodSpec decode_pod(const Node& pod, const std::string& pointer_prefix,
 
 }  // namespace detail
 
+// The pod template of a workload (the object holding "metadata" and "spec"), the object itself
+// for a Pod; nullopt when the workload has none.
+template <class Node>
+std::optional<Node> find_pod_template(const Node& root, const WorkloadKind& kind) {
+    std::optional<Node> pod = root;
+    for (std::size_t i = 0; i < kind.template_depth && pod; ++i) {
+        pod = detail::member(*pod, kind.template_path[i]);
+    }
+    return pod;
+}
+
 // Decodes `root` as an object of `kind` (nullptr: a kind that is not judged, only its identity
 // is read).
 template <class Node>
@@ -185,16 +197,15 @@ Object decode_object(const Node& root, const WorkloadKind* kind) {
     if (kind == nullptr) return object;
     object.has_pod_specs = true;
 
-    std::optional<Node> pod = root;
     std::string pointer;
     std::string path;
-    for (std::size_t i = 0; i < kind->template_depth && pod; ++i) {
-        pod = member(*pod, kind->template_path[i]);
+    for (std::size_t i = 0; i < kind->template_depth; ++i) {
         pointer += "/";
         pointer += escape_pointer_segment(kind->template_path[i]);
         if (!path.empty()) path += ".";
         path += kind->template_path[i];
     }
+    const std::optional<Node> pod = find_pod_template(root, *kind);
     if (!pod) return object;  // no template: nothing to run, nothing to judge
     if (!pod->is_object()) {
         PodSpec spec;

@@ -10,7 +10,7 @@ enum class Severity { kViolation, kWarning };
 
 // One result of a rule about one field.
 struct Finding {
-    std::string rule;       // stable id, e.g. "unconfined" (SARIF rule ids, metrics)
+    std::string rule;  // stable id, e.g. "unconfined" (SARIF rule ids, metrics)
     Severity severity = Severity::kViolation;
     std::string path;       // field path, e.g. spec.containers[1].securityContext.seccompProfile
     std::string container;  // the container concerned, empty for pod-level findings

@@ -9,7 +9,7 @@
 namespace seccomp_gate {
 
 class JsonNode {
-public:
+  public:
     explicit JsonNode(simdjson::dom::element element) : element_(element) {}
 
     bool is_object() const { return element_.type() == simdjson::dom::element_type::OBJECT; }
@@ -52,7 +52,7 @@ public:
 
     simdjson::dom::element element() const { return element_; }
 
-private:
+  private:
     simdjson::dom::element element_;
 };
 

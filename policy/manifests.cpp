@@ -42,9 +42,16 @@ std::vector<Chunk> split_documents(std::string_view text) {
     return chunks;
 }
 
-void add_object(const YamlNode& node, std::size_t document, ManifestSet& set) {
-    const std::string api_version = detail::string_member(node, "apiVersion");
-    const std::string kind = detail::string_member(node, "kind");
+// `list_kind` and `list_api_version` come from an enclosing "<Kind>List": the API server's own
+// lists (kubectl get --raw) leave kind and apiVersion out of their items.
+void add_object(const YamlNode& node, std::size_t document, ManifestSet& set,
+                std::string_view list_kind = {}, std::string_view list_api_version = {}) {
+    std::string api_version = detail::string_member(node, "apiVersion");
+    std::string kind = detail::string_member(node, "kind");
+    if (kind.empty() && list_kind.size() > 4) {
+        kind = std::string(list_kind.substr(0, list_kind.size() - 4));
+        if (api_version.empty()) api_version = std::string(list_api_version);
+    }
     if (kind.empty() || api_version.empty()) {
         ++set.skipped;
         return;
@@ -57,16 +64,20 @@ void add_object(const YamlNode& node, std::size_t document, ManifestSet& set) {
             }
             items->each_element([&](const YamlNode& item) {
                 if (!item.is_object()) {
-                    set.errors.push_back({document, item.line(), kind + ": an item is not an object"});
+                    set.errors.push_back(
+                        {document, item.line(), kind + ": an item is not an object"});
                     return;
                 }
-                add_object(item, document, set);
+                add_object(item, document, set, kind, api_version);
             });
             return;
         }
     }
     const WorkloadKind* workload = find_workload_kind(api_group(api_version), kind);
-    set.objects.push_back(ManifestObject{decode_object(node, workload), document});
+    ManifestObject object{decode_object(node, workload), document};
+    object.object.kind = kind;
+    object.object.api_version = api_version;
+    set.objects.push_back(std::move(object));
 }
 
 }  // namespace
@@ -88,8 +99,8 @@ ManifestSet parse_manifests(std::string_view text) {
         ++document;
         const YamlNode node(root, chunk.first_line);
         if (!node.is_object()) {
-            set.errors.push_back(
-                {document, node.line(), "a manifest document must be a mapping (a Kubernetes object)"});
+            set.errors.push_back({document, node.line(),
+                                  "a manifest document must be a mapping (a Kubernetes object)"});
             continue;
         }
         add_object(node, document, set);

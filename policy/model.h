@@ -16,7 +16,9 @@ struct ProfileSetting {
     std::string type;
     std::optional<std::string> localhost_profile;
     std::string malformed;
-    int line = 0;
+    int line = 0;          // the seccompProfile value
+    int type_line = 0;     // its "type" field
+    int profile_line = 0;  // its "localhostProfile" field
 
     bool operator==(const ProfileSetting& other) const {
         return type == other.type && localhost_profile == other.localhost_profile &&
@@ -69,11 +71,11 @@ struct ShapeError {
 
 // One pod spec: a Pod's spec, or a workload's pod template spec.
 struct PodSpec {
-    std::string pointer;           // JSON pointer of the spec, e.g. "/spec/template/spec"
-    std::string field_path;        // the same as a field path, e.g. "spec.template.spec"
-    std::string metadata_path;     // "metadata" or "spec.template.metadata"
+    std::string pointer;        // JSON pointer of the spec, e.g. "/spec/template/spec"
+    std::string field_path;     // the same as a field path, e.g. "spec.template.spec"
+    std::string metadata_path;  // "metadata" or "spec.template.metadata"
     bool is_template = false;
-    bool has_security_context = false;  // spec.securityContext is an object
+    bool has_security_context = false;      // spec.securityContext is an object
     std::optional<ProfileSetting> seccomp;  // spec.securityContext.seccompProfile
     std::string os_name;
     std::vector<Container> containers;

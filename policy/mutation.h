@@ -12,7 +12,7 @@ namespace seccomp_gate {
 // One RFC 6902 "add" of the default profile at the pod level of one pod spec.
 struct ProfilePatch {
     std::size_t spec_index = 0;
-    std::string path;                 // JSON pointer
+    std::string path;                       // JSON pointer
     bool creates_security_context = false;  // the value is {"seccompProfile": ...}
 };
 

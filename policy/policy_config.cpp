@@ -10,7 +10,7 @@ namespace seccomp_gate {
 namespace {
 
 class Reader {
-public:
+  public:
     explicit Reader(std::string_view source) : source_(source) {}
 
     [[noreturn]] void fail(const std::string& key, const std::string& problem,
@@ -76,7 +76,7 @@ public:
         return path.empty() ? key : path + "." + key;
     }
 
-private:
+  private:
     std::string_view source_;
 };
 
@@ -189,7 +189,8 @@ PolicyConfig parse_policy(std::string_view yaml_text, std::string_view source) {
     if (auto node = root["permissiveProfiles"]) {
         policy.permissive_profiles = reader.choice(node, "permissiveProfiles", kActions);
     }
-    if (auto node = root["privileged"]) policy.privileged = reader.choice(node, "privileged", kActions);
+    if (auto node = root["privileged"])
+        policy.privileged = reader.choice(node, "privileged", kActions);
     if (auto node = root["mutateTemplates"]) {
         policy.mutate_templates = reader.boolean(node, "mutateTemplates");
     }

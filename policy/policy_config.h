@@ -11,7 +11,7 @@ namespace seccomp_gate {
 
 // A start-up or reload error: the message names the file and the key.
 class ConfigError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

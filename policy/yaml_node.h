@@ -10,9 +10,10 @@
 namespace seccomp_gate {
 
 class YamlNode {
-public:
+  public:
     // `line_offset` places a document split out of a multi-document file back in its file.
-    YamlNode(YAML::Node node, int line_offset) : node_(std::move(node)), line_offset_(line_offset) {}
+    YamlNode(YAML::Node node, int line_offset)
+        : node_(std::move(node)), line_offset_(line_offset) {}
 
     bool is_object() const { return node_.IsMap(); }
     bool is_array() const { return node_.IsSequence(); }
@@ -40,7 +41,8 @@ public:
     void each_member(F f) const {
         if (!node_.IsMap()) return;
         for (const auto& entry : node_) {
-            if (entry.first.IsScalar()) f(entry.first.Scalar(), YamlNode(entry.second, line_offset_));
+            if (entry.first.IsScalar())
+                f(entry.first.Scalar(), YamlNode(entry.second, line_offset_));
         }
     }
 
@@ -63,7 +65,7 @@ public:
 
     const YAML::Node& node() const { return node_; }
 
-private:
+  private:
     YAML::Node node_;
     int line_offset_;
 };

@@ -21,13 +21,15 @@ void check_legacy_annotations(const CheckContext& /*context*/, const PodSpec& sp
         if (annotation.value == "unconfined") {
             out.push_back({"legacy-annotation", Severity::kViolation, path, container,
                            who + " must not ask for \"unconfined\" in annotation " +
-                               annotation.key + " (legacy annotations are ignored by kubelets; "
+                               annotation.key +
+                               " (legacy annotations are ignored by kubelets; "
                                "seccompProfile.type \"Unconfined\" is not allowed either)",
                            annotation.line});
         } else {
             out.push_back({"legacy-annotation", Severity::kWarning, path, container,
                            who + " sets annotation " + annotation.key + " to \"" +
-                               annotation.value + "\", which kubelets ignore: set "
+                               annotation.value +
+                               "\", which kubelets ignore: set "
                                "securityContext.seccompProfile instead",
                            annotation.line});
         }

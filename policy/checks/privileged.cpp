@@ -12,12 +12,12 @@ void check_privileged(const CheckContext& context, const PodSpec& spec, std::vec
         context.policy.privileged == Action::kDeny ? Severity::kViolation : Severity::kWarning;
     for (const auto& container : spec.containers) {
         if (!container.privileged) continue;
-        out.push_back({"privileged", severity,
-                       container_path(spec, container) + ".securityContext.privileged",
-                       container.name,
-                       container_label(container) +
-                           " is privileged, so it runs unconfined whatever its seccomp profile",
-                       container.privileged_line != 0 ? container.privileged_line : container.line});
+        out.push_back(
+            {"privileged", severity,
+             container_path(spec, container) + ".securityContext.privileged", container.name,
+             container_label(container) +
+                 " is privileged, so it runs unconfined whatever its seccomp profile",
+             container.privileged_line != 0 ? container.privileged_line : container.line});
     }
 }
 

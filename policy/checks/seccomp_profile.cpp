@@ -24,34 +24,44 @@ void add(std::vector<Finding>& out, std::string rule, Severity severity, std::st
                           subject.who + " " + message + subject.suffix, line});
 }
 
+int line_of(int field_line, const ProfileSetting& setting) {
+    return field_line != 0 ? field_line : setting.line;
+}
+
 void check_localhost(const CheckContext& context, const ProfileSetting& setting,
                      const std::string& path, const Subject& subject, std::vector<Finding>& out) {
     const std::string field = path + ".localhostProfile";
+    const int line = line_of(setting.profile_line != 0 ? setting.profile_line : setting.type_line,
+                             setting);
     if (!setting.localhost_profile || setting.localhost_profile->empty()) {
         add(out, "localhost", Severity::kViolation, field, subject,
-            "sets seccompProfile.type \"Localhost\" without a localhostProfile", setting.line);
+            "sets seccompProfile.type \"Localhost\" without a localhostProfile", line);
         return;
     }
     const std::string& wanted = *setting.localhost_profile;
     if (wanted.front() == '/') {
         add(out, "localhost", Severity::kViolation, field, subject,
             "sets localhostProfile " + quoted(wanted) + ", which must be a relative path",
-            setting.line);
+            line);
         return;
     }
     const auto name = clean_profile_path(wanted);
     if (!name) {
+        const bool escapes = ("/" + wanted + "/").find("/../") != std::string::npos;
         add(out, "localhost", Severity::kViolation, field, subject,
-            "sets localhostProfile " + quoted(wanted) + ", which must not contain \"..\" segments",
-            setting.line);
+            "sets localhostProfile " + quoted(wanted) +
+                (escapes ? ", which must not contain \"..\" segments"
+                         : ", which does not name a profile file"),
+            line);
         return;
     }
     const CatalogProfile* profile = context.catalog.find(*name);
-    const std::string shown = *name == wanted ? quoted(wanted) : quoted(wanted) + " (" + *name + ")";
+    const std::string shown =
+        *name == wanted ? quoted(wanted) : quoted(wanted) + " (" + *name + ")";
     if (profile == nullptr) {
         add(out, "localhost", Severity::kViolation, field, subject,
             "uses Localhost profile " + shown + ", which is not in the profile catalog",
-            setting.line);
+            line);
         return;
     }
     if (profile->permissive && context.policy.permissive_profiles != Action::kAllow) {
@@ -61,7 +71,7 @@ void check_localhost(const CheckContext& context, const ProfileSetting& setting,
             field, subject,
             "uses permissive profile " + shown + " (defaultAction " + profile->default_action +
                 " blocks nothing)",
-            setting.line);
+            line);
     }
 }
 
@@ -73,15 +83,16 @@ void check_setting(const CheckContext& context, const ProfileSetting& setting,
         return;
     }
     const std::string type_path = path + ".type";
+    const int type_line = line_of(setting.type_line, setting);
     if (setting.type == "Unconfined") {
         add(out, "unconfined", Severity::kViolation, type_path, subject,
-            "must not set seccompProfile.type to \"Unconfined\"", setting.line);
+            "must not set seccompProfile.type to \"Unconfined\"", type_line);
     } else if (setting.type == "RuntimeDefault") {
         if (!context.policy.allow_runtime_default) {
             add(out, "runtime-default", Severity::kViolation, type_path, subject,
                 "must not set seccompProfile.type to \"RuntimeDefault\" (allowRuntimeDefault is "
                 "false: use a Localhost profile from the catalog)",
-                setting.line);
+                type_line);
         }
     } else if (setting.type == "Localhost") {
         check_localhost(context, setting, path, subject, out);
@@ -90,7 +101,7 @@ void check_setting(const CheckContext& context, const ProfileSetting& setting,
             "sets seccompProfile.type to unknown value " + quoted(setting.type) +
                 (context.policy.allow_runtime_default ? " (allowed: RuntimeDefault, Localhost)"
                                                       : " (allowed: Localhost)"),
-            setting.line);
+            type_line);
     }
 }
 
@@ -102,7 +113,8 @@ std::string inherited_suffix(const PodSpec& spec, const ProfileSetting& setting)
         names += count++ == 0 ? "" : ", ";
         names += quoted(container.name);
     }
-    if (count > 0) return " (inherited by container" + std::string(count > 1 ? "s " : " ") + names + ")";
+    if (count > 0)
+        return " (inherited by container" + std::string(count > 1 ? "s " : " ") + names + ")";
     if (setting.type == "Unconfined") return " (even though every container sets its own profile)";
     return {};
 }
@@ -128,14 +140,16 @@ void check_seccomp_profiles(const CheckContext& context, const PodSpec& spec,
     const bool unset_allowed = context.policy.allow_unset ||
                                (spec.is_template && context.policy.default_profile.has_value());
     for (const auto& container : spec.containers) {
-        const std::string path = container_path(spec, container) + ".securityContext.seccompProfile";
+        const std::string path =
+            container_path(spec, container) + ".securityContext.seccompProfile";
         const Subject subject{container_label(container), "", container.name};
         if (container.seccomp) {
             check_setting(context, *container.seccomp, path, subject, out);
         } else if (!spec.seccomp && !unset_allowed) {
             add(out, "unset", Severity::kViolation, path, subject,
                 "has no seccomp profile (set securityContext.seccompProfile on the container or "
-                "at " + pod_path + ")",
+                "at " +
+                    pod_path + ")",
                 container.line);
         }
     }

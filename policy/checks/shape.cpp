@@ -8,8 +8,8 @@ namespace seccomp_gate::checks {
 
 void check_shape(const CheckContext& /*context*/, const PodSpec& spec, std::vector<Finding>& out) {
     for (const auto& error : spec.shape_errors) {
-        out.push_back({"malformed", Severity::kViolation, error.path, "",
-                       error.message, error.line});
+        out.push_back(
+            {"malformed", Severity::kViolation, error.path, "", error.message, error.line});
     }
 }
 

@@ -11,9 +11,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_mount_internal(const fs::path& path) {
-    return path.filename().string().starts_with("..");
-}
+bool is_mount_internal(const fs::path& path) { return path.filename().string().starts_with(".."); }
 
 }  // namespace
 
@@ -22,8 +20,8 @@ std::string read_file(const fs::path& path) {
     if (fs::is_directory(path, error)) throw ConfigError(path.string() + ": is a directory");
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        throw ConfigError(path.string() + ": cannot open: " +
-                          std::system_category().message(errno));
+        throw ConfigError(path.string() +
+                          ": cannot open: " + std::system_category().message(errno));
     }
     std::ostringstream content;
     content << in.rdbuf();

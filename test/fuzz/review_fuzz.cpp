@@ -36,7 +36,8 @@ overrides: [{namespaces: [legacy], mode: warn}, {namespaces: [quiet], mode: audi
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view body(reinterpret_cast<const char*>(data), size);
-    for (const auto endpoint : {seccomp_gate::Endpoint::kValidate, seccomp_gate::Endpoint::kMutate}) {
+    for (const auto endpoint :
+         {seccomp_gate::Endpoint::kValidate, seccomp_gate::Endpoint::kMutate}) {
         const auto outcome = seccomp_gate::review(fuzz_snapshot(), body, endpoint);
         if (outcome.response.empty()) std::abort();
         if (outcome.verdict == seccomp_gate::Verdict::kNotJson) continue;

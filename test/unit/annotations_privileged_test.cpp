@@ -31,9 +31,11 @@ TEST_CASE("rule 6: legacy seccomp annotations never set a profile") {
 }
 
 TEST_CASE("rule 6: template annotations are read at the template's metadata") {
-    const std::string deployment = R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},
+    const std::string deployment =
+        R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},
         "spec":{"template":{"metadata":{"annotations":{"seccomp.security.alpha.kubernetes.io/pod":"unconfined"}},
-        "spec":)" + kConfined + "}}}";
+        "spec":)" +
+        kConfined + "}}}";
     const auto findings = findings_for("", deployment, "apps", "Deployment");
     REQUIRE(findings.size() == 1);
     CHECK(findings[0].path ==

@@ -1,8 +1,9 @@
 // The catalog: which files become profiles, under which names, and why others are left out.
 
+#include "policy/catalog.h"
+
 #include <doctest/doctest.h>
 
-#include "policy/catalog.h"
 #include "policy/snapshot.h"
 
 namespace seccomp_gate {
@@ -31,13 +32,16 @@ TEST_CASE("profile checks: what a runtime would refuse stays out of the catalog"
         {R"({"defaultAction":"SCMP_ACT_ERRNO"})", ""},
         {R"({"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"architectures":["SCMP_ARCH_X86_64"],
              "flags":["SECCOMP_FILTER_FLAG_LOG"],"syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW",
-             "args":[{"index":0,"value":1,"valueTwo":0,"op":"SCMP_CMP_EQ"}]}]})", ""},
-        {R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"name":"read","action":"SCMP_ACT_ALLOW"}]})", ""},
+             "args":[{"index":0,"value":1,"valueTwo":0,"op":"SCMP_CMP_EQ"}]}]})",
+         ""},
+        {R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"name":"read","action":"SCMP_ACT_ALLOW"}]})",
+         ""},
         {"{", "not valid JSON"},
         {"[]", "a profile must be a JSON object"},
         {"{}", "defaultAction: is required"},
         {R"({"defaultAction":"ALLOW"})", R"(defaultAction: "ALLOW" is not a seccomp action)"},
-        {R"({"defaultAction":"SCMP_ACT_ERRNO","defaultaction":"x"})", R"(unknown field "defaultaction")"},
+        {R"({"defaultAction":"SCMP_ACT_ERRNO","defaultaction":"x"})",
+         R"(unknown field "defaultaction")"},
         {R"({"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":-1})",
          "defaultErrnoRet: must be a non-negative integer"},
         {R"({"defaultAction":"SCMP_ACT_ERRNO","architectures":"SCMP_ARCH_X86_64"})",
@@ -56,7 +60,8 @@ TEST_CASE("profile checks: what a runtime would refuse stays out of the catalog"
         {R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":4294967296,"value":0,"op":"SCMP_CMP_EQ"}]}]})",
          "syscalls[0].args[0].index: must be 0 to 5"},
         {R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":0,"op":"EQ"}]}]})",
-         "syscalls[0].args[0].op: must be one of SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ"},
+         "syscalls[0].args[0].op: must be one of SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, "
+         "SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.json);
@@ -89,14 +94,16 @@ TEST_CASE("build_catalog names profiles prefix/path and reports what it leaves o
 TEST_CASE("a Localhost defaultProfile must be in the catalog") {
     PolicyConfig policy;
     policy.default_profile = DefaultProfile{"Localhost", "./profiles/default.json"};
-    const auto catalog = build_catalog("", {{"profiles/default.json", R"({"defaultAction":"SCMP_ACT_ERRNO"})", ""}});
+    const auto catalog =
+        build_catalog("", {{"profiles/default.json", R"({"defaultAction":"SCMP_ACT_ERRNO"})", ""}});
     const auto snapshot = make_snapshot(policy, catalog, "p.yaml");
     CHECK(snapshot->policy.default_profile->localhost_profile == "profiles/default.json");
 
     policy.default_profile = DefaultProfile{"Localhost", "profiles/missing.json"};
-    CHECK_THROWS_WITH_AS(make_snapshot(policy, catalog, "p.yaml"),
-                         R"(p.yaml: defaultProfile.localhostProfile: "profiles/missing.json" is not in the catalog (1 profiles loaded))",
-                         ConfigError);
+    CHECK_THROWS_WITH_AS(
+        make_snapshot(policy, catalog, "p.yaml"),
+        R"(p.yaml: defaultProfile.localhostProfile: "profiles/missing.json" is not in the catalog (1 profiles loaded))",
+        ConfigError);
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // Manifest reading for `audit`: documents, lines, Lists, and broken documents that do not hide
 // the others.
 
-#include <doctest/doctest.h>
-
 #include "policy/manifests.h"
+
+#include <doctest/doctest.h>
 
 namespace seccomp_gate {
 namespace {
@@ -88,7 +88,8 @@ TEST_CASE("JSON, kind List and kubectl's PodList") {
 }
 
 TEST_CASE("documents that are not Kubernetes objects") {
-    const ManifestSet set = parse_manifests("replicas: 3\n---\n- a\n- b\n---\n\n---\n# only a comment\n");
+    const ManifestSet set =
+        parse_manifests("replicas: 3\n---\n- a\n- b\n---\n\n---\n# only a comment\n");
     CHECK(set.objects.empty());
     CHECK(set.skipped == 1);
     REQUIRE(set.errors.size() == 1);
@@ -104,13 +105,47 @@ TEST_CASE("a List whose items is not a list") {
 }
 
 TEST_CASE("a document end marker and CRLF line endings") {
-    const ManifestSet set =
-        parse_manifests("apiVersion: v1\r\nkind: Pod\r\nmetadata: {name: a}\r\n...\r\n"
-                        "apiVersion: v1\r\nkind: Pod\r\nmetadata: {name: b}\r\n");
+    const ManifestSet set = parse_manifests(
+        "apiVersion: v1\r\nkind: Pod\r\nmetadata: {name: a}\r\n...\r\n"
+        "apiVersion: v1\r\nkind: Pod\r\nmetadata: {name: b}\r\n");
     CHECK(set.errors.empty());
     REQUIRE(set.objects.size() == 2);
     CHECK(set.objects[1].object.name == "b");
     CHECK(set.objects[1].object.line == 5);
+}
+
+}  // namespace
+}  // namespace seccomp_gate
+
+namespace seccomp_gate {
+namespace {
+
+TEST_CASE("items of the API server's own lists take their kind from the list") {
+    const ManifestSet set = parse_manifests(
+        R"({"apiVersion":"v1","kind":"PodList","items":[{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c"}]}}]})");
+    REQUIRE(set.objects.size() == 1);
+    CHECK(set.objects[0].object.kind == "Pod");
+    CHECK(set.objects[0].object.has_pod_specs);
+    CHECK(set.objects[0].object.pod_specs.at(0).containers.size() == 1);
+}
+
+TEST_CASE("findings point at the line of the field they name") {
+    const ManifestSet set = parse_manifests(R"(apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+    - name: a
+      securityContext:
+        seccompProfile:
+          type: Localhost
+          localhostProfile: missing.json
+)");
+    REQUIRE(set.objects.size() == 1);
+    const auto& setting = set.objects[0].object.pod_specs.at(0).containers.at(0).seccomp;
+    REQUIRE(setting.has_value());
+    CHECK(setting->type_line == 9);
+    CHECK(setting->profile_line == 10);
 }
 
 }  // namespace

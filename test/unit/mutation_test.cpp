@@ -1,7 +1,8 @@
 // Mutation plans, RFC 6902 documents and their encoding.
 
-#include "policy/base64.h"
 #include "policy/mutation.h"
+
+#include "policy/base64.h"
 #include "rule_support.h"
 
 namespace seccomp_gate::testing {
@@ -34,14 +35,16 @@ TEST_CASE("the patch creates securityContext only when it is absent") {
     const PolicyConfig policy = policy_with_default();
     const Object bare = decode_json(pod(R"({"containers":[{"name":"a"}]})"));
     auto patches = plan_mutation(policy, bare, {true, false});
-    CHECK(patch_document(policy, patches) ==
-          R"([{"op":"add","path":"/spec/securityContext","value":{"seccompProfile":{"type":"Localhost","localhostProfile":"profiles/default.json"}}}])");
+    CHECK(
+        patch_document(policy, patches) ==
+        R"([{"op":"add","path":"/spec/securityContext","value":{"seccompProfile":{"type":"Localhost","localhostProfile":"profiles/default.json"}}}])");
 
-    const Object with_context =
-        decode_json(pod(R"({"securityContext":{"runAsNonRoot":true},"containers":[{"name":"a"}]})"));
+    const Object with_context = decode_json(
+        pod(R"({"securityContext":{"runAsNonRoot":true},"containers":[{"name":"a"}]})"));
     patches = plan_mutation(policy, with_context, {true, false});
-    CHECK(patch_document(policy, patches) ==
-          R"([{"op":"add","path":"/spec/securityContext/seccompProfile","value":{"type":"Localhost","localhostProfile":"profiles/default.json"}}])");
+    CHECK(
+        patch_document(policy, patches) ==
+        R"([{"op":"add","path":"/spec/securityContext/seccompProfile","value":{"type":"Localhost","localhostProfile":"profiles/default.json"}}])");
 }
 
 TEST_CASE("no patch where nothing needs one") {
@@ -71,8 +74,9 @@ TEST_CASE("templates are patched at their own paths, and applying a plan is idem
             {"spec":{"template":{"spec":{"containers":[{"name":"a"}]}}}}}})",
         "batch", "CronJob");
     auto patches = plan_mutation(policy, cronjob, {false, true});
-    CHECK(patch_document(policy, patches) ==
-          R"([{"op":"add","path":"/spec/jobTemplate/spec/template/spec/securityContext","value":{"seccompProfile":{"type":"RuntimeDefault"}}}])");
+    CHECK(
+        patch_document(policy, patches) ==
+        R"([{"op":"add","path":"/spec/jobTemplate/spec/template/spec/securityContext","value":{"seccompProfile":{"type":"RuntimeDefault"}}}])");
     CHECK(plan_mutation(policy, cronjob, {true, false}).empty());
 
     apply_mutation(policy, patches, cronjob);

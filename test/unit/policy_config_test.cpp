@@ -1,8 +1,8 @@
 // The policy file: defaults, every key, and load errors that name the file and the key.
 
-#include <doctest/doctest.h>
-
 #include "policy/policy_config.h"
+
+#include <doctest/doctest.h>
 
 namespace seccomp_gate {
 namespace {
@@ -81,7 +81,8 @@ TEST_CASE("load errors name the file, the line and the key") {
          R"(p.yaml:3: defaultProfile.type: "Unconfined" is not one of RuntimeDefault, Localhost)"},
         {h + "defaultProfile: {type: Localhost}\n",
          "p.yaml:3: defaultProfile.localhostProfile: is required for type Localhost"},
-        {h + "privileged: maybe\n", R"(p.yaml:3: privileged: "maybe" is not one of allow, warn, deny)"},
+        {h + "privileged: maybe\n",
+         R"(p.yaml:3: privileged: "maybe" is not one of allow, warn, deny)"},
         {h + "exemptions: {namespaces: kube-system}\n",
          "p.yaml:3: exemptions.namespaces: must be a list of strings"},
         {h + "exemptions: {users: [a]}\n", "p.yaml:3: exemptions.users: unknown key"},

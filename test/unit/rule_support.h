@@ -26,7 +26,8 @@ inline Object decode_json(const std::string& json, std::string_view group = "",
 // A Pod with `spec` (JSON text of the spec object) and optional metadata annotations.
 inline std::string pod(const std::string& spec, const std::string& annotations = "{}") {
     return R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"ns",)"
-           R"("annotations":)" + annotations + R"(},"spec":)" + spec + "}";
+           R"("annotations":)" +
+           annotations + R"(},"spec":)" + spec + "}";
 }
 
 struct Expected {

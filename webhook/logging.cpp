@@ -1,0 +1,130 @@
+#include "webhook/logging.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+namespace seccomp_gate::webhook {
+namespace {
+
+std::string_view level_name(LogLevel level) {
+    switch (level) {
+        case LogLevel::kDebug:
+            return "debug";
+        case LogLevel::kInfo:
+            return "info";
+        case LogLevel::kWarn:
+            return "warn";
+        case LogLevel::kError:
+            break;
+    }
+    return "error";
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+    out += '"';
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (byte < 0x20) {
+                    char escaped[8];
+                    std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
+                    out += escaped;
+                } else {
+                    out += c;
+                }
+        }
+    }
+    out += '"';
+}
+
+void append_timestamp(std::string& out) {
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            now.time_since_epoch())
+                            .count() %
+                        1000;
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[64];
+    std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                  static_cast<int>(millis));
+    out += text;
+}
+
+}  // namespace
+
+std::optional<LogLevel> parse_log_level(std::string_view text) {
+    if (text == "debug") return LogLevel::kDebug;
+    if (text == "info") return LogLevel::kInfo;
+    if (text == "warn" || text == "warning") return LogLevel::kWarn;
+    if (text == "error") return LogLevel::kError;
+    return std::nullopt;
+}
+
+void Logger::log(LogLevel level, std::string_view message,
+                 std::initializer_list<LogField> fields) const {
+    if (!enabled(level)) return;
+    std::string line;
+    line.reserve(256);
+    line += R"({"time":")";
+    append_timestamp(line);
+    line += R"(","level":")";
+    line += level_name(level);
+    line += R"(","msg":)";
+    append_json_string(line, message);
+    for (const LogField& field : fields) {
+        line += ',';
+        append_json_string(line, field.key);
+        line += ':';
+        if (const auto* text = std::get_if<std::string_view>(&field.value)) {
+            append_json_string(line, *text);
+        } else if (const auto* integer = std::get_if<std::int64_t>(&field.value)) {
+            line += std::to_string(*integer);
+        } else if (const auto* real = std::get_if<double>(&field.value)) {
+            char number[32];
+            std::snprintf(number, sizeof number, "%.6f", *real);
+            line += number;
+        } else {
+            line += std::get<bool>(field.value) ? "true" : "false";
+        }
+    }
+    line += "}\n";
+    // One write per line; a short write (pipe full of a dead reader) is retried, errors dropped:
+    // logging must never take the request path down.
+    const char* data = line.data();
+    std::size_t left = line.size();
+    while (left > 0) {
+        const ssize_t written = ::write(fd_, data, left);
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        data += written;
+        left -= static_cast<std::size_t>(written);
+    }
+}
+
+}  // namespace seccomp_gate::webhook
