@@ -6,6 +6,7 @@
 #include "cli/args.h"
 #include "cli/audit_report.h"
 #include "cli/commands.h"
+#include "cli/load.h"
 #include "policy/evaluate.h"
 #include "policy/io/files.h"
 #include "policy/manifests.h"
@@ -67,7 +68,7 @@ int audit_command(const std::vector<std::string>& argv) {
         throw UsageError("--output must be text, json or sarif");
     }
     if (args.positionals.empty()) throw UsageError("needs at least one PATH (or - for stdin)");
-    const SnapshotPtr snapshot = io::load_snapshot(args.required("policy"));
+    const SnapshotPtr snapshot = load_policy("audit", args.required("policy"));
 
     AuditReport report;
     for (const auto& path : args.positionals) {

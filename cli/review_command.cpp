@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/load.h"
 #include "policy/admission.h"
 #include "policy/io/files.h"
 
@@ -33,7 +34,7 @@ int review_command(const std::vector<std::string>& argv) {
         return kExitOk;
     }
     if (args.positionals.size() > 1) throw UsageError("takes at most one input file");
-    const SnapshotPtr snapshot = io::load_snapshot(args.required("policy"));
+    const SnapshotPtr snapshot = load_policy("review", args.required("policy"));
     const std::string input = args.positionals.empty() ? "-" : args.positionals[0];
     std::string body;
     if (input == "-") {

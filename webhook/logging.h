@@ -31,7 +31,7 @@ struct LogField {
 };
 
 class Logger {
-public:
+  public:
     explicit Logger(LogLevel level = LogLevel::kInfo, int fd = 2) : level_(level), fd_(fd) {}
 
     bool enabled(LogLevel level) const { return level >= level_; }
@@ -51,7 +51,7 @@ public:
         log(LogLevel::kError, m, f);
     }
 
-private:
+  private:
     LogLevel level_;
     int fd_;
 };

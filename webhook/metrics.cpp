@@ -156,8 +156,7 @@ std::string Metrics::render() const {
         .append(std::to_string(tls_handshake_errors_.load(kRelaxed)))
         .append("\n");
 
-    append_help(out, "seccomp_gate_catalog_profiles", "gauge",
-                "Profiles in the catalog in force.");
+    append_help(out, "seccomp_gate_catalog_profiles", "gauge", "Profiles in the catalog in force.");
     out.append("seccomp_gate_catalog_profiles ")
         .append(std::to_string(catalog_profiles_.load(kRelaxed)))
         .append("\n");

@@ -30,7 +30,7 @@ inline constexpr std::array<double, 15> kDurationBuckets = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 
 class Metrics {
-public:
+  public:
     void observe_request(AdmissionEndpoint endpoint, VerdictLabel verdict,
                          std::chrono::nanoseconds duration);
     void count_http_status(unsigned status);
@@ -48,7 +48,7 @@ public:
 
     std::string render() const;
 
-private:
+  private:
     using Counter = std::atomic<std::uint64_t>;
     static constexpr std::size_t kStatusSlots = 600;
 

@@ -32,10 +32,10 @@ std::string tree_fingerprint(const fs::path& directory) {
     std::vector<std::string> entries;
     entries.push_back(file_fingerprint(directory));
     std::error_code ec;
-    fs::recursive_directory_iterator it(
-        directory,
-        fs::directory_options::follow_directory_symlink | fs::directory_options::skip_permission_denied,
-        ec);
+    fs::recursive_directory_iterator it(directory,
+                                        fs::directory_options::follow_directory_symlink |
+                                            fs::directory_options::skip_permission_denied,
+                                        ec);
     for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (entries.size() > kMaxTreeEntries) break;
         if (it.depth() >= kMaxTreeDepth) it.disable_recursion_pending();
@@ -64,8 +64,8 @@ TlsFiles Reloader::tls_files() const {
 }
 
 std::string Reloader::tls_fingerprint() const {
-    std::string fingerprint = file_fingerprint(config_.tls_cert) + '|' +
-                              file_fingerprint(config_.tls_key);
+    std::string fingerprint =
+        file_fingerprint(config_.tls_cert) + '|' + file_fingerprint(config_.tls_key);
     if (!config_.client_ca.empty()) fingerprint += '|' + file_fingerprint(config_.client_ca);
     return fingerprint;
 }

@@ -29,12 +29,12 @@ std::string file_fingerprint(const std::filesystem::path& path);
 std::string tree_fingerprint(const std::filesystem::path& directory);
 
 class Reloader {
-public:
+  public:
     // Receives each new TLS context, to be used for the connections accepted from then on.
     using InstallTls = std::function<void(SslCtxPtr)>;
 
-    Reloader(const ServeConfig& config, ServerState& state, Metrics& metrics,
-             const Logger& logger, InstallTls install_tls);
+    Reloader(const ServeConfig& config, ServerState& state, Metrics& metrics, const Logger& logger,
+             InstallTls install_tls);
     ~Reloader();
     Reloader(const Reloader&) = delete;
     Reloader& operator=(const Reloader&) = delete;
@@ -48,7 +48,7 @@ public:
     // One round of checks; what the thread does every interval.
     void check_once();
 
-private:
+  private:
     TlsFiles tls_files() const;
     std::string tls_fingerprint() const;
     void publish(SnapshotPtr snapshot);

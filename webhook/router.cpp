@@ -62,7 +62,8 @@ Route route_for(std::string_view target) {
 
 bool is_json_content_type(std::string_view content_type) {
     std::string_view media = content_type.substr(0, content_type.find(';'));
-    while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+    while (!media.empty() && (media.front() == ' ' || media.front() == '\t'))
+        media.remove_prefix(1);
     while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
     constexpr std::string_view kJson = "application/json";
     if (media.size() != kJson.size()) return false;
@@ -73,8 +74,7 @@ bool is_json_content_type(std::string_view content_type) {
 }
 
 std::optional<Reply> Router::check_head(Route route, std::string_view method,
-                                        std::string_view content_type,
-                                        Exchange& exchange) const {
+                                        std::string_view content_type, Exchange& exchange) const {
     exchange.route = route;
     exchange.method = method;
     if (route == Route::kUnknown) {

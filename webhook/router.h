@@ -41,7 +41,7 @@ struct Exchange {
 };
 
 class Router {
-public:
+  public:
     Router(ServerState& state, Metrics& metrics, const Logger& logger)
         : state_(state), metrics_(metrics), logger_(logger) {}
 
@@ -59,7 +59,7 @@ public:
     // Once the reply is written (or could not be): metrics and the request log line.
     void finish(const Exchange& exchange, std::chrono::nanoseconds latency) const noexcept;
 
-private:
+  private:
     Reply review_body(Endpoint endpoint, std::string_view body, Exchange& exchange) const;
 
     ServerState& state_;

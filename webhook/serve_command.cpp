@@ -13,7 +13,8 @@ namespace {
 
 using cli::UsageError;
 
-constexpr const char* kHelp = R"(usage: seccomp-gate serve --policy FILE --tls-cert FILE --tls-key FILE [options]
+constexpr const char* kHelp =
+    R"(usage: seccomp-gate serve --policy FILE --tls-cert FILE --tls-key FILE [options]
 
 The admission webhook: HTTPS on POST /validate and POST /mutate (AdmissionReview v1 and
 v1beta1), GET /healthz, /readyz and /metrics. It answers exactly what `seccomp-gate review`
@@ -76,8 +77,8 @@ std::size_t parse_count(std::string_view option, const std::string& text) {
 Duration parse_duration(std::string_view option, std::string_view text) {
     const auto bad = [&] {
         return UsageError("--" + std::string(option) +
-                          " must be a duration like 500ms, 10s or 2m, got \"" +
-                          std::string(text) + "\"");
+                          " must be a duration like 500ms, 10s or 2m, got \"" + std::string(text) +
+                          "\"");
     };
     std::size_t digits = 0;
     while (digits < text.size() &&
@@ -150,7 +151,8 @@ ServeConfig parse_serve_args(const std::vector<std::string>& argv, bool& help) {
     if (auto value = args.value("client-ca")) config.client_ca = *value;
     if (auto value = args.value("listen")) parse_listen(*value, config);
     if (auto value = args.value("threads")) {
-        config.threads = static_cast<unsigned>(std::min<std::size_t>(parse_count("threads", *value), 1024));
+        config.threads =
+            static_cast<unsigned>(std::min<std::size_t>(parse_count("threads", *value), 1024));
     }
     if (auto value = args.value("body-limit")) config.body_limit = parse_size("body-limit", *value);
     if (auto value = args.value("max-connections")) {

@@ -21,8 +21,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -66,7 +66,7 @@ class Session;
 // What every session shares: the configuration, the router, the TLS context in force and the
 // registry that the graceful shutdown walks.
 class Server {
-public:
+  public:
     Server(const ServeConfig& config, const Logger& logger)
         : config_(config),
           logger_(logger),
@@ -90,7 +90,7 @@ public:
     void add_session(const std::shared_ptr<Session>& session);
     void remove_session(Session* session);
 
-private:
+  private:
     void install_tls(SslCtxPtr ctx) {
         auto context = std::make_shared<ssl::context>(ctx.release());
         tls_.store(std::move(context), std::memory_order_release);
@@ -149,7 +149,7 @@ bool is_malformed_request(const beast::error_code& ec) {
 }
 
 class Session : public std::enable_shared_from_this<Session> {
-public:
+  public:
     Session(tcp::socket&& socket, std::shared_ptr<ssl::context> tls, Server& server)
         : server_(server), tls_(std::move(tls)), stream_(std::move(socket), *tls_) {
         server_.metrics().connection_opened();
@@ -178,15 +178,15 @@ public:
 
     net::any_io_executor executor() { return stream_.get_executor(); }
 
-private:
+  private:
     const ServeConfig& config() const { return server_.config(); }
     beast::tcp_stream& socket_stream() { return beast::get_lowest_layer(stream_); }
 
     void do_handshake() {
         socket_stream().expires_after(config().handshake_timeout);
-        stream_.async_handshake(ssl::stream_base::server,
-                                beast::bind_front_handler(&Session::on_handshake,
-                                                          shared_from_this()));
+        stream_.async_handshake(
+            ssl::stream_base::server,
+            beast::bind_front_handler(&Session::on_handshake, shared_from_this()));
     }
 
     void on_handshake(beast::error_code ec) {
@@ -229,9 +229,9 @@ private:
         route_ = Route::kUnknown;
         started_ = Clock::now();
         socket_stream().expires_after(config().read_timeout);
-        http::async_read_header(stream_, buffer_, *parser_,
-                                beast::bind_front_handler(&Session::on_read_header,
-                                                          shared_from_this()));
+        http::async_read_header(
+            stream_, buffer_, *parser_,
+            beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
     }
 
     void on_read_header(beast::error_code ec, std::size_t /*bytes*/) {
@@ -291,17 +291,16 @@ private:
                 route_ = route_for(std::string_view(target.data(), target.size()));
             }
             start_request();
-            return respond(Router::refuse(413, "request body larger than " +
-                                                   std::to_string(config().body_limit) +
-                                                   " bytes",
+            return respond(Router::refuse(413,
+                                          "request body larger than " +
+                                              std::to_string(config().body_limit) + " bytes",
                                           exchange_),
                            false);
         }
         if (is_malformed_request(ec)) {
             start_request();
-            return respond(Router::refuse(400, "malformed HTTP request: " + ec.message(),
-                                          exchange_),
-                           false);
+            return respond(
+                Router::refuse(400, "malformed HTTP request: " + ec.message(), exchange_), false);
         }
         fail(server_.logger(), ec, what);
     }
@@ -327,9 +326,9 @@ private:
         response_.keep_alive(keep_alive);
         response_.prepare_payload();
         socket_stream().expires_after(config().write_timeout);
-        http::async_write(stream_, response_,
-                          beast::bind_front_handler(&Session::on_write, shared_from_this(),
-                                                    keep_alive));
+        http::async_write(
+            stream_, response_,
+            beast::bind_front_handler(&Session::on_write, shared_from_this(), keep_alive));
     }
 
     void on_write(bool keep_alive, beast::error_code ec, std::size_t /*bytes*/) {
@@ -382,9 +381,10 @@ private:
 
 // Accepts connections until stopped; pauses while the connection cap is reached.
 class Listener : public std::enable_shared_from_this<Listener> {
-public:
+  public:
     Listener(Server& server, const tcp::endpoint& endpoint)
-        : server_(server), acceptor_(net::make_strand(server.io_context())),
+        : server_(server),
+          acceptor_(net::make_strand(server.io_context())),
           retry_timer_(acceptor_.get_executor()) {
         acceptor_.open(endpoint.protocol());
         acceptor_.set_option(net::socket_base::reuse_address(true));
@@ -419,12 +419,11 @@ public:
         });
     }
 
-private:
+  private:
     void do_accept() {
         if (stopped_) return;
-        acceptor_.async_accept(
-            net::make_strand(server_.io_context()),
-            beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+        acceptor_.async_accept(net::make_strand(server_.io_context()),
+                               beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
     }
 
     void on_accept(beast::error_code ec, tcp::socket socket) {
@@ -524,8 +523,8 @@ void Server::begin_close() {
                   {"grace_ms", static_cast<std::int64_t>(config_.shutdown_grace.count())}});
     if (connections() == 0) return finish();
     const Clock::time_point deadline = Clock::now() + config_.shutdown_grace;
-    const Clock::time_point idle_close = Clock::now() + std::min<Clock::duration>(
-                                                            kIdleLinger, config_.shutdown_grace);
+    const Clock::time_point idle_close =
+        Clock::now() + std::min<Clock::duration>(kIdleLinger, config_.shutdown_grace);
     drain_timer_->expires_at(idle_close);
     drain_timer_->async_wait([this, deadline](const beast::error_code& ec) {
         if (ec) return;

@@ -10,7 +10,7 @@
 namespace seccomp_gate::webhook {
 
 class ServerState {
-public:
+  public:
     SnapshotPtr snapshot() const { return snapshot_.load(std::memory_order_acquire); }
     void set_snapshot(SnapshotPtr snapshot) {
         snapshot_.store(std::move(snapshot), std::memory_order_release);
@@ -25,7 +25,7 @@ public:
         return !draining() && tls_loaded_.load(std::memory_order_acquire) && snapshot() != nullptr;
     }
 
-private:
+  private:
     std::atomic<SnapshotPtr> snapshot_;
     std::atomic<bool> tls_loaded_{false};
     std::atomic<bool> draining_{false};

@@ -57,8 +57,8 @@ SslCtxPtr make_server_tls_context(const TlsFiles& files) {
     SSL_CTX* c = ctx.get();
 
     SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
-    SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_options(
+        c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_clear_options(c, SSL_OP_ALLOW_CLIENT_RENEGOTIATION);
     if (SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1) fail(files.cert, "setting the ciphers");
     if (SSL_CTX_set1_groups_list(c, kGroups) != 1) fail(files.cert, "setting the groups");

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Benchmark `seccomp-gate serve` against nginx returning a fixed AdmissionReview over the same
+# TLS. The server (and nginx) run pinned to CPU 0, wrk to CPU 1. Not a test: prints figures.
+#
+#   bench/server/run.sh [path/to/seccomp-gate]     (DURATION=10s CONNECTIONS=16 to change)
+#
+# Needs: wrk, nginx (nginx-light is enough), openssl, taskset (util-linux), curl.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BINARY=${1:-$ROOT/build/dev/cli/seccomp-gate}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-16}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+SERVER_PORT=${SERVER_PORT:-18443}
+NGINX_PORT=${NGINX_PORT:-18444}
+WORK=$(mktemp -d /tmp/seccomp-gate-bench.XXXXXX)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+BODIES=(
+    "pod-4.3KB:$ROOT/bench/admission-pod.json"
+    "deployment:$ROOT/test/server/data/deployment.json"
+    "denied-pod:$ROOT/test/server/data/denied-pod.json"
+)
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -keyout "$WORK/tls.key" -out "$WORK/tls.crt" -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+
+peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+
+wait_port() {
+    for _ in $(seq 100); do
+        curl -sk -o /dev/null "https://127.0.0.1:$1/healthz" && return 0
+        sleep 0.05
+    done
+    echo "nothing listening on $1" >&2
+    return 1
+}
+
+run_wrk() {  # port label body-file
+    echo "== $2 ($(wc -c <"$3") bytes), $CONNECTIONS connections, $DURATION"
+    BODY=$3 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency \
+        -s "$HERE/post.lua" "https://127.0.0.1:$1/validate?timeout=10s" |
+        grep -E "Requests/sec|Non-2xx|Socket errors| 50%| 99%|requests in"
+}
+
+handshakes() {  # port
+    taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$1" -new -time 5 2>/dev/null |
+        grep -E "connections/user sec|connections in [0-9.]+s" | head -2
+}
+
+echo "# seccomp-gate: $BINARY"
+taskset -c "$SERVER_CPU" "$BINARY" serve --policy "$ROOT/examples/policy.yaml" \
+    --tls-cert "$WORK/tls.crt" --tls-key "$WORK/tls.key" --listen "127.0.0.1:$SERVER_PORT" \
+    --log-level info 2>"$WORK/server.log" &
+SERVER_PID=$!
+PIDS+=("$SERVER_PID")
+wait_port "$SERVER_PORT"
+echo "threads: $(grep -o '"threads":[0-9]*' "$WORK/server.log")  rss at start: $(awk '/VmRSS/ {print $2}' /proc/$SERVER_PID/status) KiB"
+for entry in "${BODIES[@]}"; do
+    run_wrk "$SERVER_PORT" "${entry%%:*}" "${entry#*:}"
+done
+echo "== new TLS handshakes (openssl s_time -new, 5 s)"
+handshakes "$SERVER_PORT"
+echo "peak RSS: $(peak_rss_kib "$SERVER_PID") KiB"
+echo "log lines written: $(wc -l <"$WORK/server.log")"
+kill -TERM "$SERVER_PID"
+
+# nginx answers the response that seccomp-gate gives for the 4.3 KB pod.
+RESPONSE=$("$BINARY" review --policy "$ROOT/examples/policy.yaml" "$ROOT/bench/admission-pod.json" || true)
+mkdir -p "$WORK/body" "$WORK/proxy" "$WORK/fastcgi" "$WORK/uwsgi" "$WORK/scgi"
+sed -e "s|@DIR@|$WORK|g" -e "s|@PORT@|$NGINX_PORT|g" -e "s|@RESPONSE@|$RESPONSE|" \
+    "$HERE/nginx.conf.in" >"$WORK/nginx.conf"
+echo
+echo "# nginx $(nginx -v 2>&1 | sed 's/.*\///'), fixed AdmissionReview"
+taskset -c "$SERVER_CPU" nginx -c "$WORK/nginx.conf" -e "$WORK/nginx-error.log" &
+PIDS+=($!)
+wait_port "$NGINX_PORT"
+NGINX_WORKER=$(pgrep -P "$(cat "$WORK/nginx.pid")" | head -1)
+for entry in "${BODIES[@]}"; do
+    run_wrk "$NGINX_PORT" "${entry%%:*}" "${entry#*:}"
+done
+echo "== new TLS handshakes (openssl s_time -new, 5 s)"
+handshakes "$NGINX_PORT"
+echo "peak RSS (worker): $(peak_rss_kib "$NGINX_WORKER") KiB"
