@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -59,18 +60,26 @@ void append_json_string(std::string& out, std::string_view text) {
 }
 
 void append_timestamp(std::string& out) {
+    // Formatting the date is the costly part: once per second and thread, then only the millis.
+    thread_local std::time_t cached_second = -1;
+    thread_local char cached[32];
     const auto now = std::chrono::system_clock::now();
     const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-    const auto millis =
+    const auto millis = static_cast<int>(
         std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
-        1000;
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char text[64];
-    std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                  static_cast<int>(millis));
-    out += text;
+        1000);
+    if (seconds != cached_second) {
+        std::tm utc{};
+        gmtime_r(&seconds, &utc);
+        std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &utc);
+        cached_second = seconds;
+    }
+    out += cached;
+    out += '.';
+    out += static_cast<char>('0' + millis / 100);
+    out += static_cast<char>('0' + millis / 10 % 10);
+    out += static_cast<char>('0' + millis % 10);
+    out += 'Z';
 }
 
 }  // namespace
@@ -104,8 +113,9 @@ void Logger::log(LogLevel level, std::string_view message,
             line += std::to_string(*integer);
         } else if (const auto* real = std::get_if<double>(&field.value)) {
             char number[32];
-            std::snprintf(number, sizeof number, "%.6f", *real);
-            line += number;
+            const auto result =
+                std::to_chars(number, number + sizeof number, *real, std::chars_format::fixed, 6);
+            line.append(number, result.ptr);
         } else {
             line += std::get<bool>(field.value) ? "true" : "false";
         }

@@ -63,6 +63,16 @@ constexpr Clock::duration kShutdownPoll = std::chrono::milliseconds(20);
 
 class Session;
 
+unsigned available_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        const int count = CPU_COUNT(&set);
+        if (count > 0) return static_cast<unsigned>(count);
+    }
+    return std::max(1U, std::thread::hardware_concurrency());
+}
+
 // What every session shares: the configuration, the router, the TLS context in force and the
 // registry that the graceful shutdown walks.
 class Server {
@@ -72,7 +82,9 @@ class Server {
           logger_(logger),
           router_(state_, metrics_, logger_),
           reloader_(config_, state_, metrics_, logger_,
-                    [this](SslCtxPtr ctx) { install_tls(std::move(ctx)); }) {}
+                    [this](SslCtxPtr ctx) { install_tls(std::move(ctx)); }),
+          threads_(config.threads > 0 ? config.threads : available_cpus()),
+          ioc_(static_cast<int>(threads_)) {}
 
     int run();
 
@@ -116,6 +128,7 @@ class Server {
     std::atomic<bool> stopped_{false};
 
     Reloader reloader_;
+    unsigned threads_;
     // Declared after everything a handler touches: destroyed first, with the pending handlers.
     net::io_context ioc_;
     std::optional<net::signal_set> signals_;
@@ -228,10 +241,29 @@ class Session : public std::enable_shared_from_this<Session> {
         exchange_ = Exchange{};
         route_ = Route::kUnknown;
         started_ = Clock::now();
+        // A keep-alive request usually arrives whole with the read that ended the idle wait:
+        // parse it in place, without another asynchronous step.
+        beast::error_code ec;
+        parse_buffered(ec);
+        if (ec) return refuse_or_fail(ec, "parse");
+        if (parser_->is_header_done()) return on_read_header({}, 0);
         socket_stream().expires_after(config().read_timeout);
         http::async_read_header(
             stream_, buffer_, *parser_,
             beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
+    }
+
+    // Feeds the buffered bytes to the parser; stops when they run out or the message is done.
+    void parse_buffered(beast::error_code& ec) {
+        while (buffer_.size() > 0 && !parser_->is_done()) {
+            const std::size_t used = parser_->put(buffer_.data(), ec);
+            buffer_.consume(used);
+            if (ec == http::error::need_more) {
+                ec = {};
+                return;
+            }
+            if (ec || used == 0) return;
+        }
     }
 
     void on_read_header(beast::error_code ec, std::size_t /*bytes*/) {
@@ -247,6 +279,9 @@ class Session : public std::enable_shared_from_this<Session> {
                 std::string_view(content_type.data(), content_type.size()), exchange_)) {
             return respond(std::move(*reply), request.keep_alive() && parser_->is_done());
         }
+        beast::error_code parse_ec;
+        parse_buffered(parse_ec);
+        if (parse_ec) return refuse_or_fail(parse_ec, "parse");
         if (parser_->is_done()) return handle();
         const auto expect = request[http::field::expect];
         if (beast::iequals(expect, "100-continue")) return do_continue();
@@ -553,16 +588,6 @@ void Server::finish() {
     ioc_.stop();
 }
 
-unsigned available_cpus() {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        const int count = CPU_COUNT(&set);
-        if (count > 0) return static_cast<unsigned>(count);
-    }
-    return std::max(1U, std::thread::hardware_concurrency());
-}
-
 int Server::run() {
     reloader_.load();
 
@@ -579,7 +604,7 @@ int Server::run() {
     drain_timer_.emplace(ioc_);
     wait_for_signal();
 
-    const unsigned threads = config_.threads > 0 ? config_.threads : available_cpus();
+    const unsigned threads = threads_;
     const tcp::endpoint local = listener_->local_endpoint();
     logger_.info("listening",
                  {{"address", local.address().to_string() + ":" + std::to_string(local.port())},

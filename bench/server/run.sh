@@ -2,7 +2,8 @@
 # Benchmark `seccomp-gate serve` against nginx returning a fixed AdmissionReview over the same
 # TLS. The server (and nginx) run pinned to CPU 0, wrk to CPU 1. Not a test: prints figures.
 #
-#   bench/server/run.sh [path/to/seccomp-gate]     (DURATION=10s CONNECTIONS=16 to change)
+#   bench/server/run.sh [path/to/seccomp-gate]
+#   (environment: DURATION=10s CONNECTIONS=16 LOG_LEVEL=info SERVER_CPU=0 CLIENT_CPU=1)
 #
 # Needs: wrk, nginx (nginx-light is enough), openssl, taskset (util-linux), curl.
 set -euo pipefail
@@ -46,11 +47,25 @@ wait_port() {
     return 1
 }
 
-run_wrk() {  # port label body-file
-    echo "== $2 ($(wc -c <"$3") bytes), $CONNECTIONS connections, $DURATION"
-    BODY=$3 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency \
-        -s "$HERE/post.lua" "https://127.0.0.1:$1/validate?timeout=10s" |
-        grep -E "Requests/sec|Non-2xx|Socket errors| 50%| 99%|requests in"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+run_wrk() {  # port pid label body-file (empty: GET /healthz)
+    local before after out requests
+    before=$(cpu_ticks "$2")
+    if [ -n "$4" ]; then
+        echo "== $3 ($(wc -c <"$4") bytes), $CONNECTIONS connections, $DURATION"
+        out=$(BODY=$4 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency \
+            -s "$HERE/post.lua" "https://127.0.0.1:$1/validate?timeout=10s")
+    else
+        echo "== $3, $CONNECTIONS connections, $DURATION"
+        out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency \
+            "https://127.0.0.1:$1/healthz")
+    fi
+    after=$(cpu_ticks "$2")
+    echo "$out" | grep -E "Requests/sec|Non-2xx|Socket errors| 50%| 99%|requests in"
+    requests=$(echo "$out" | awk '/requests in/ {print $1}')
+    # CPU time the server spent per request: comparable even when other work shares the CPU.
+    echo "  server CPU per request: $(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests )) us"
 }
 
 handshakes() {  # port
@@ -61,14 +76,15 @@ handshakes() {  # port
 echo "# seccomp-gate: $BINARY"
 taskset -c "$SERVER_CPU" "$BINARY" serve --policy "$ROOT/examples/policy.yaml" \
     --tls-cert "$WORK/tls.crt" --tls-key "$WORK/tls.key" --listen "127.0.0.1:$SERVER_PORT" \
-    --log-level info 2>"$WORK/server.log" &
+    --log-level "${LOG_LEVEL:-info}" 2>"$WORK/server.log" &
 SERVER_PID=$!
 PIDS+=("$SERVER_PID")
 wait_port "$SERVER_PORT"
 echo "threads: $(grep -o '"threads":[0-9]*' "$WORK/server.log")  rss at start: $(awk '/VmRSS/ {print $2}' /proc/$SERVER_PID/status) KiB"
 for entry in "${BODIES[@]}"; do
-    run_wrk "$SERVER_PORT" "${entry%%:*}" "${entry#*:}"
+    run_wrk "$SERVER_PORT" "$SERVER_PID" "${entry%%:*}" "${entry#*:}"
 done
+run_wrk "$SERVER_PORT" "$SERVER_PID" "GET /healthz (transport only)" ""
 echo "== new TLS handshakes (openssl s_time -new, 5 s)"
 handshakes "$SERVER_PORT"
 echo "peak RSS: $(peak_rss_kib "$SERVER_PID") KiB"
@@ -87,8 +103,9 @@ PIDS+=($!)
 wait_port "$NGINX_PORT"
 NGINX_WORKER=$(pgrep -P "$(cat "$WORK/nginx.pid")" | head -1)
 for entry in "${BODIES[@]}"; do
-    run_wrk "$NGINX_PORT" "${entry%%:*}" "${entry#*:}"
+    run_wrk "$NGINX_PORT" "$NGINX_WORKER" "${entry%%:*}" "${entry#*:}"
 done
+run_wrk "$NGINX_PORT" "$NGINX_WORKER" "GET /healthz" ""
 echo "== new TLS handshakes (openssl s_time -new, 5 s)"
 handshakes "$NGINX_PORT"
 echo "peak RSS (worker): $(peak_rss_kib "$NGINX_WORKER") KiB"
