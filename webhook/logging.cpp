@@ -26,10 +26,16 @@ std::string_view level_name(LogLevel level) {
     return "error";
 }
 
+bool needs_escape(char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; }
+
 void append_json_string(std::string& out, std::string_view text) {
     out += '"';
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (!needs_escape(c)) continue;
+        out.append(text.substr(start, i - start));
+        start = i + 1;
         switch (c) {
             case '"':
                 out += "\\\"";
@@ -46,16 +52,15 @@ void append_json_string(std::string& out, std::string_view text) {
             case '\t':
                 out += "\\t";
                 break;
-            default:
-                if (byte < 0x20) {
-                    char escaped[8];
-                    std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
-                    out += escaped;
-                } else {
-                    out += c;
-                }
+            default: {
+                char escaped[8];
+                std::snprintf(escaped, sizeof escaped, "\\u%04x",
+                              static_cast<unsigned>(static_cast<unsigned char>(c)));
+                out += escaped;
+            }
         }
     }
+    out.append(text.substr(start));
     out += '"';
 }
 

@@ -49,6 +49,10 @@ namespace net = boost::asio;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
+// A connection's strand, as a concrete type: no type-erased executor on the request path.
+using Strand = net::strand<net::io_context::executor_type>;
+using TcpStream = beast::basic_stream<tcp, Strand>;
+using Socket = net::basic_stream_socket<tcp, Strand>;
 
 constexpr std::size_t kHeaderLimit = 16U << 10U;
 constexpr std::size_t kReadChunk = 16U << 10U;
@@ -163,7 +167,7 @@ bool is_malformed_request(const beast::error_code& ec) {
 
 class Session : public std::enable_shared_from_this<Session> {
   public:
-    Session(tcp::socket&& socket, std::shared_ptr<ssl::context> tls, Server& server)
+    Session(Socket&& socket, std::shared_ptr<ssl::context> tls, Server& server)
         : server_(server), tls_(std::move(tls)), stream_(std::move(socket), *tls_) {
         server_.metrics().connection_opened();
     }
@@ -189,11 +193,11 @@ class Session : public std::enable_shared_from_this<Session> {
         if (idle_) beast::get_lowest_layer(stream_).close();
     }
 
-    net::any_io_executor executor() { return stream_.get_executor(); }
+    Strand executor() { return stream_.get_executor(); }
 
   private:
     const ServeConfig& config() const { return server_.config(); }
-    beast::tcp_stream& socket_stream() { return beast::get_lowest_layer(stream_); }
+    TcpStream& socket_stream() { return beast::get_lowest_layer(stream_); }
 
     void do_handshake() {
         socket_stream().expires_after(config().handshake_timeout);
@@ -402,7 +406,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
     Server& server_;
     std::shared_ptr<ssl::context> tls_;  // outlives stream_, which was made from it
-    ssl::stream<beast::tcp_stream> stream_;
+    ssl::stream<TcpStream> stream_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> response_;
@@ -461,7 +465,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
                                beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
     }
 
-    void on_accept(beast::error_code ec, tcp::socket socket) {
+    void on_accept(beast::error_code ec, Socket socket) {
         if (stopped_ || ec == net::error::operation_aborted) return;
         if (ec) {
             // EMFILE and the like: log, breathe, try again rather than spin.

@@ -68,9 +68,15 @@ run_wrk() {  # port pid label body-file (empty: GET /healthz)
     echo "  server CPU per request: $(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests )) us"
 }
 
-handshakes() {  # port
-    taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$1" -new -time 5 2>/dev/null |
-        grep -E "connections/user sec|connections in [0-9.]+s" | head -2
+handshakes() {  # port pid
+    local before after out count
+    echo "== new TLS handshakes (openssl s_time -new, 5 s; s_time itself is the bottleneck)"
+    before=$(cpu_ticks "$2")
+    out=$(taskset -c "$CLIENT_CPU" openssl s_time -connect "127.0.0.1:$1" -new -time 5 2>/dev/null)
+    after=$(cpu_ticks "$2")
+    echo "$out" | grep -E "real seconds"
+    count=$(echo "$out" | awk '/real seconds/ {print $1}')
+    echo "  server CPU per handshake: $(( (after - before) * 1000000 / $(getconf CLK_TCK) / count )) us"
 }
 
 echo "# seccomp-gate: $BINARY"
@@ -85,8 +91,7 @@ for entry in "${BODIES[@]}"; do
     run_wrk "$SERVER_PORT" "$SERVER_PID" "${entry%%:*}" "${entry#*:}"
 done
 run_wrk "$SERVER_PORT" "$SERVER_PID" "GET /healthz (transport only)" ""
-echo "== new TLS handshakes (openssl s_time -new, 5 s)"
-handshakes "$SERVER_PORT"
+handshakes "$SERVER_PORT" "$SERVER_PID"
 echo "peak RSS: $(peak_rss_kib "$SERVER_PID") KiB"
 echo "log lines written: $(wc -l <"$WORK/server.log")"
 kill -TERM "$SERVER_PID"
@@ -106,6 +111,5 @@ for entry in "${BODIES[@]}"; do
     run_wrk "$NGINX_PORT" "$NGINX_WORKER" "${entry%%:*}" "${entry#*:}"
 done
 run_wrk "$NGINX_PORT" "$NGINX_WORKER" "GET /healthz" ""
-echo "== new TLS handshakes (openssl s_time -new, 5 s)"
-handshakes "$NGINX_PORT"
+handshakes "$NGINX_PORT" "$NGINX_WORKER"
 echo "peak RSS (worker): $(peak_rss_kib "$NGINX_WORKER") KiB"

@@ -2,8 +2,10 @@
 `seccomp-gate review`, keep-alive, the transport errors, health, readiness and metrics."""
 
 import json
+import random
 import socket
 import subprocess
+import threading
 import unittest
 
 import harness
@@ -209,6 +211,70 @@ class EndpointTest(unittest.TestCase):
                 tls.sendall(b"POST /validate HTTP/1.1\r\nContent-Length: abc\r\n\r\n")
                 head = tls.recv(4096)
                 self.assertTrue(head.startswith(b"HTTP/1.1 400 "), head)
+
+    def test_parallel_clients_get_their_own_answers(self):
+        # Two server threads, eight clients, mixed bodies: no answer crosses to another request.
+        cases = [(name, endpoint, harness.read_bytes(harness.data_file(name)),
+                  self.expected(name, endpoint)) for name, endpoint in GOLDEN]
+        errors = []
+
+        def client(offset):
+            conn = self.server.connection()
+            try:
+                for i in range(30):
+                    name, endpoint, body, expected = cases[(offset + i) % len(cases)]
+                    status, _, data = self.server.post(endpoint, body, connection=conn)
+                    if status != 200 or data != expected:
+                        errors.append((name, endpoint, status, data[:100]))
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(repr(error))
+            finally:
+                conn.close()
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        self.assertEqual(errors, [])
+
+    def test_garbage_does_not_take_the_server_down(self):
+        rng = random.Random(1234)
+        handshake_errors = self.server.metric("seccomp_gate_tls_handshake_errors_total")
+        # Plain HTTP, and random bytes, where a TLS handshake is expected.
+        for payload in [b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                        bytes(rng.getrandbits(8) for _ in range(2000))]:
+            with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as raw:
+                raw.sendall(payload)
+                raw.settimeout(5)
+                try:
+                    while raw.recv(4096):
+                        pass
+                except OSError:
+                    pass
+        # Random bytes, and random header lines, inside TLS.
+        for i in range(20):
+            if i % 2:
+                payload = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 3000)))
+            else:
+                payload = (b"POST /validate HTTP/1.1\r\n" +
+                           b"".join(bytes(rng.choice(b"abcXYZ:;, \t\r\n-0123456789")
+                                          for _ in range(40)) for _ in range(5)) + b"\r\n\r\n")
+            with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as raw:
+                with self.server.context().wrap_socket(raw, server_hostname="localhost") as tls:
+                    tls.sendall(payload)
+                    tls.settimeout(3)
+                    try:
+                        data = tls.recv(4096)
+                    except (OSError, socket.timeout):
+                        data = b""
+                    if data:
+                        self.assertTrue(data.startswith(b"HTTP/1.1 "), data[:100])
+        self.assertGreater(self.server.metric("seccomp_gate_tls_handshake_errors_total"),
+                           handshake_errors)
+        self.assertIsNone(self.server.process.poll())
+        body = harness.read_bytes(harness.data_file("admission-pod.json"))
+        status, _, data = self.server.post("/validate", body)
+        self.assertEqual((status, data), (200, self.expected("admission-pod.json", "/validate")))
 
     def test_health_and_readiness(self):
         status, _, data = self.server.request("GET", "/healthz")
