@@ -34,7 +34,6 @@ struct Reply {
 struct Exchange {
     Route route = Route::kUnknown;
     std::string_view method;
-    std::string_view target;
     unsigned status = 0;
     VerdictLabel verdict = VerdictLabel::kRejected;
     ReviewOutcome outcome;  // admission routes with a reviewed body only

@@ -46,7 +46,7 @@ std::vector<CatalogFile> read_catalog_files(const fs::path& directory) {
         }
         if (!it->is_regular_file(error)) continue;  // follows a symlinked file
         CatalogFile file;
-        file.relative_path = fs::relative(path, directory).generic_string();
+        file.relative_path = path.lexically_relative(directory).generic_string();
         if (fs::file_size(path, error) > kMaxProfileBytes) {
             file.read_error = "larger than " + std::to_string(kMaxProfileBytes) + " bytes";
         } else {

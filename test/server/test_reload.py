@@ -168,7 +168,6 @@ class CatalogReloadTest(ReloadCase):
 class ConfigMapCatalogTest(unittest.TestCase):
     """The catalog as a plain ConfigMap mount: `default.json -> ..data/default.json`."""
 
-    @unittest.expectedFailure  # the policy core names profiles after the resolved symlink
     def test_configmap_mount_catalog(self):
         pki = harness.shared_pki()
         workspace = harness.Workspace(pki)

@@ -1,0 +1,211 @@
+// The Beast-free parts of the webhook: routing, status codes, metrics text, option parsing and
+// the reload fingerprints.
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "cli/args.h"
+#include "webhook/metrics.h"
+#include "webhook/reloader.h"
+#include "webhook/router.h"
+#include "webhook/serve_command.h"
+
+namespace seccomp_gate::webhook {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST_CASE("routes ignore the query string and nothing else") {
+    CHECK(route_for("/validate") == Route::kValidate);
+    CHECK(route_for("/validate?timeout=10s") == Route::kValidate);
+    CHECK(route_for("/mutate?timeout=30s&x=1") == Route::kMutate);
+    CHECK(route_for("/healthz") == Route::kHealthz);
+    CHECK(route_for("/readyz?verbose") == Route::kReadyz);
+    CHECK(route_for("/metrics") == Route::kMetrics);
+    CHECK(route_for("/validate/") == Route::kUnknown);
+    CHECK(route_for("/Validate") == Route::kUnknown);
+    CHECK(route_for("") == Route::kUnknown);
+    CHECK(route_for("?/validate") == Route::kUnknown);
+}
+
+TEST_CASE("Content-Type must be application/json, parameters allowed") {
+    CHECK(is_json_content_type("application/json"));
+    CHECK(is_json_content_type("application/json; charset=utf-8"));
+    CHECK(is_json_content_type("Application/JSON"));
+    CHECK(is_json_content_type(" application/json ;charset=utf-8"));
+    CHECK_FALSE(is_json_content_type(""));
+    CHECK_FALSE(is_json_content_type("application/jsonx"));
+    CHECK_FALSE(is_json_content_type("text/json"));
+    CHECK_FALSE(is_json_content_type("application/yaml"));
+}
+
+TEST_CASE("the head decides 404, 405 and 415 before the body is read") {
+    ServerState state;
+    Metrics metrics;
+    const Logger logger(LogLevel::kError);
+    const Router router(state, metrics, logger);
+    const struct {
+        Route route;
+        std::string_view method;
+        std::string_view content_type;
+        unsigned status;  // 0: read the body
+        std::string_view allow;
+    } cases[] = {
+        {Route::kUnknown, "GET", "", 404, ""},
+        {Route::kUnknown, "POST", "application/json", 404, ""},
+        {Route::kValidate, "GET", "application/json", 405, "POST"},
+        {Route::kMutate, "PUT", "application/json", 405, "POST"},
+        {Route::kHealthz, "POST", "", 405, "GET"},
+        {Route::kMetrics, "DELETE", "", 405, "GET"},
+        {Route::kValidate, "POST", "text/plain", 415, ""},
+        {Route::kMutate, "POST", "", 415, ""},
+        {Route::kValidate, "POST", "application/json", 0, ""},
+        {Route::kReadyz, "GET", "", 0, ""},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.method);
+        CAPTURE(c.status);
+        Exchange exchange;
+        const auto reply = router.check_head(c.route, c.method, c.content_type, exchange);
+        if (c.status == 0) {
+            CHECK_FALSE(reply.has_value());
+            continue;
+        }
+        REQUIRE(reply.has_value());
+        CHECK(reply->status == c.status);
+        CHECK(exchange.status == c.status);
+        CHECK(reply->allow == c.allow);
+        CHECK_FALSE(reply->body.empty());
+    }
+}
+
+TEST_CASE("readiness needs the snapshot and the certificate, and fails when draining") {
+    ServerState state;
+    Metrics metrics;
+    const Logger logger(LogLevel::kError);
+    const Router router(state, metrics, logger);
+    Exchange exchange;
+    CHECK(router.handle(Route::kReadyz, "", exchange).status == 503);
+    state.set_tls_loaded();
+    CHECK(router.handle(Route::kReadyz, "", exchange).status == 503);
+    state.set_snapshot(std::make_shared<const Snapshot>());
+    CHECK(router.handle(Route::kReadyz, "", exchange).status == 200);
+    state.start_draining();
+    CHECK(router.handle(Route::kReadyz, "", exchange).status == 503);
+    CHECK(router.handle(Route::kHealthz, "", exchange).status == 200);
+}
+
+TEST_CASE("an admission request with no snapshot is answered, not crashed on") {
+    ServerState state;
+    Metrics metrics;
+    const Logger logger(LogLevel::kError);
+    const Router router(state, metrics, logger);
+    Exchange exchange;
+    const Reply reply = router.handle(Route::kValidate, "{}", exchange);
+    CHECK(reply.status == 503);
+    CHECK(exchange.verdict == VerdictLabel::kError);
+}
+
+TEST_CASE("metrics text: counters, cumulative histogram buckets up to 30 s") {
+    Metrics metrics;
+    metrics.observe_request(AdmissionEndpoint::kValidate, VerdictLabel::kDenied,
+                            std::chrono::microseconds(300));
+    metrics.observe_request(AdmissionEndpoint::kValidate, VerdictLabel::kAllowed,
+                            std::chrono::milliseconds(3));
+    metrics.observe_request(AdmissionEndpoint::kMutate, VerdictLabel::kAllowed,
+                            std::chrono::seconds(40));
+    metrics.reload_failed(ReloadTarget::kCatalog);
+    metrics.set_catalog(7, 2);
+    metrics.count_http_status(413);
+    const std::string text = metrics.render();
+    const auto has = [&](const std::string& line) {
+        CAPTURE(line);
+        CHECK(text.find(line + "\n") != std::string::npos);
+    };
+    has(R"(seccomp_gate_requests_total{endpoint="validate",verdict="denied"} 1)");
+    has(R"(seccomp_gate_requests_total{endpoint="validate",verdict="allowed"} 1)");
+    has(R"(seccomp_gate_requests_total{endpoint="mutate",verdict="rejected"} 0)");
+    has(R"(seccomp_gate_request_duration_seconds_bucket{endpoint="validate",le="0.0005"} 1)");
+    has(R"(seccomp_gate_request_duration_seconds_bucket{endpoint="validate",le="0.0025"} 1)");
+    has(R"(seccomp_gate_request_duration_seconds_bucket{endpoint="validate",le="0.005"} 2)");
+    has(R"(seccomp_gate_request_duration_seconds_bucket{endpoint="validate",le="30"} 2)");
+    has(R"(seccomp_gate_request_duration_seconds_bucket{endpoint="mutate",le="30"} 0)");
+    has(R"(seccomp_gate_request_duration_seconds_bucket{endpoint="mutate",le="+Inf"} 1)");
+    has(R"(seccomp_gate_request_duration_seconds_count{endpoint="validate"} 2)");
+    has(R"(seccomp_gate_http_responses_total{code="413"} 1)");
+    has(R"(seccomp_gate_reload_errors_total{what="catalog"} 1)");
+    has(R"(seccomp_gate_reloads_total{what="tls"} 0)");
+    has("seccomp_gate_catalog_profiles 7");
+    has("seccomp_gate_catalog_rejected_profiles 2");
+    has("# TYPE seccomp_gate_request_duration_seconds histogram");
+}
+
+TEST_CASE("durations and sizes on the command line") {
+    CHECK(parse_duration("t", "120s") == Duration(120'000));
+    CHECK(parse_duration("t", "500ms") == Duration(500));
+    CHECK(parse_duration("t", "2m") == Duration(120'000));
+    CHECK(parse_duration("t", "1.5") == Duration(1'500));
+    CHECK(parse_duration("t", "0") == Duration(0));
+    CHECK_THROWS_AS(parse_duration("t", ""), cli::UsageError);
+    CHECK_THROWS_AS(parse_duration("t", "soon"), cli::UsageError);
+    CHECK_THROWS_AS(parse_duration("t", "10 s"), cli::UsageError);
+    CHECK_THROWS_AS(parse_duration("t", "1.2.3s"), cli::UsageError);
+    CHECK(parse_size("s", "7Mi") == 7U << 20U);
+    CHECK(parse_size("s", "64Ki") == 64U << 10U);
+    CHECK(parse_size("s", "65536") == 65536);
+    CHECK_THROWS_AS(parse_size("s", "0"), cli::UsageError);
+    CHECK_THROWS_AS(parse_size("s", "7MB"), cli::UsageError);
+    CHECK_THROWS_AS(parse_size("s", "-1"), cli::UsageError);
+}
+
+TEST_CASE("serve options") {
+    bool help = false;
+    const ServeConfig config =
+        parse_serve_args({"--policy", "p.yaml", "--tls-cert", "c.pem", "--tls-key", "k.pem",
+                          "--listen", "[::1]:9443", "--threads", "3", "--body-limit", "1Mi",
+                          "--shutdown-delay", "0", "--log-level", "warn"},
+                         help);
+    CHECK_FALSE(help);
+    CHECK(config.listen_host == "::1");
+    CHECK(config.listen_port == 9443);
+    CHECK(config.threads == 3);
+    CHECK(config.body_limit == 1U << 20U);
+    CHECK(config.shutdown_delay == Duration(0));
+    CHECK(config.log_level == LogLevel::kWarn);
+    CHECK(config.idle_timeout == Duration(120'000));
+    CHECK_THROWS_AS(parse_serve_args({"--policy", "p"}, help), cli::UsageError);
+    CHECK_THROWS_AS(
+        parse_serve_args({"--policy", "p", "--tls-cert", "c", "--tls-key", "k", "--listen", "8443"},
+                         help),
+        cli::UsageError);
+}
+
+TEST_CASE("fingerprints change on a symlink swap and not otherwise") {
+    const fs::path root =
+        fs::temp_directory_path() / ("seccomp-gate-fingerprint-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root / "v1" / "profiles");
+    fs::create_directories(root / "v2" / "profiles");
+    std::ofstream(root / "v1" / "profiles" / "a.json") << "{}";
+    std::ofstream(root / "v2" / "profiles" / "a.json") << "{}";
+    fs::create_directory_symlink("v1", root / "current");
+
+    const std::string tree = tree_fingerprint(root / "current");
+    const std::string file = file_fingerprint(root / "current" / "profiles" / "a.json");
+    CHECK(tree_fingerprint(root / "current") == tree);
+    CHECK(file_fingerprint(root / "current" / "profiles" / "a.json") == file);
+
+    fs::create_directory_symlink("v2", root / "next");
+    fs::rename(root / "next", root / "current");  // the atomic swap of a volume mount
+    CHECK(tree_fingerprint(root / "current") != tree);
+    CHECK(file_fingerprint(root / "current" / "profiles" / "a.json") != file);
+    CHECK(file_fingerprint(root / "missing").rfind("missing:", 0) == 0);
+    fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace seccomp_gate::webhook
