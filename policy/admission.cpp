@@ -180,12 +180,35 @@ std::string_view to_string(Verdict verdict) {
     return "not_json";
 }
 
-ReviewOutcome review(const Snapshot& snapshot, std::string_view body, Endpoint endpoint) {
-    ReviewOutcome outcome;
+struct ReviewScratch::Buffers {
     simdjson::dom::parser parser;
+    std::string padded;  // the body followed by simdjson's padding
+};
+
+ReviewScratch::ReviewScratch() : buffers_(std::make_unique<Buffers>()) {}
+ReviewScratch::~ReviewScratch() = default;
+
+namespace {
+
+// Bodies up to this size keep their parse buffers for the next request; typical pods are a few
+// KiB, and the parser needs several bytes of index per byte of JSON.
+constexpr std::size_t kKeptBufferBytes = 256 * 1024;
+
+// The parse buffers handed back when a large body grew them.
+void release_if_large(ReviewScratch::Buffers& buffers, std::size_t body_size) {
+    if (body_size <= kKeptBufferBytes) return;
+    buffers.parser = simdjson::dom::parser();
+    std::string().swap(buffers.padded);
+}
+
+ReviewOutcome review_parsed(const Snapshot& snapshot, std::string_view body, Endpoint endpoint,
+                            ReviewScratch::Buffers& buffers) {
+    ReviewOutcome outcome;
+    buffers.padded.assign(body);
+    buffers.padded.append(simdjson::SIMDJSON_PADDING, '\0');
     simdjson::dom::element root;
-    const simdjson::padded_string padded(body);
-    if (const auto error = parser.parse(padded).get(root); error != simdjson::SUCCESS) {
+    if (const auto error = buffers.parser.parse(buffers.padded.data(), body.size(), false).get(root);
+        error != simdjson::SUCCESS) {
         outcome.verdict = Verdict::kNotJson;
         outcome.response = std::string("the body is not JSON: ") + simdjson::error_message(error);
         return outcome;
@@ -270,6 +293,21 @@ ReviewOutcome review(const Snapshot& snapshot, std::string_view body, Endpoint e
     }
     outcome.verdict = answer.allowed ? Verdict::kAllowed : Verdict::kDenied;
     outcome.response = encode(api_version, request.uid, answer);
+    return outcome;
+}
+
+}  // namespace
+
+ReviewOutcome review(const Snapshot& snapshot, std::string_view body, Endpoint endpoint) {
+    ReviewScratch scratch;
+    return review(snapshot, body, endpoint, scratch);
+}
+
+ReviewOutcome review(const Snapshot& snapshot, std::string_view body, Endpoint endpoint,
+                     ReviewScratch& scratch) {
+    ReviewScratch::Buffers& buffers = scratch.buffers();
+    ReviewOutcome outcome = review_parsed(snapshot, body, endpoint, buffers);
+    release_if_large(buffers, body.size());
     return outcome;
 }
 

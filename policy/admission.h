@@ -3,6 +3,7 @@
 // request bytes in, response bytes out.
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,26 @@ struct ReviewOutcome {
     std::size_t warnings = 0;
 };
 
+// Parse buffers kept from one review to the next, so that a steady stream of requests parses
+// without allocating. One per thread (the server) or per process; not thread-safe. Buffers grown
+// by an unusually large body are released after it, so one 7 MiB request does not pin memory.
+class ReviewScratch {
+  public:
+    ReviewScratch();
+    ~ReviewScratch();
+    ReviewScratch(const ReviewScratch&) = delete;
+    ReviewScratch& operator=(const ReviewScratch&) = delete;
+
+    struct Buffers;
+    Buffers& buffers() { return *buffers_; }
+
+  private:
+    std::unique_ptr<Buffers> buffers_;
+};
+
+ReviewOutcome review(const Snapshot& snapshot, std::string_view body, Endpoint endpoint,
+                     ReviewScratch& scratch);
+// The same with buffers of its own (the CLI, tests).
 ReviewOutcome review(const Snapshot& snapshot, std::string_view body, Endpoint endpoint);
 
 }  // namespace seccomp_gate

@@ -12,6 +12,9 @@
 namespace seccomp_gate::webhook {
 namespace {
 
+// A buffered logger writes once this much is waiting.
+constexpr std::size_t kFlushBytes = 16 * 1024;
+
 std::string_view level_name(LogLevel level) {
     switch (level) {
         case LogLevel::kDebug:
@@ -126,10 +129,38 @@ void Logger::log(LogLevel level, std::string_view message,
         }
     }
     line += "}\n";
-    // One write per line; a short write (pipe full of a dead reader) is retried, errors dropped:
-    // logging must never take the request path down.
-    const char* data = line.data();
-    std::size_t left = line.size();
+    if (!buffered_) {
+        const std::lock_guard write_lock(write_mutex_);
+        write_out(line);
+        return;
+    }
+    std::string full;
+    {
+        const std::lock_guard lock(buffer_mutex_);
+        if (pending_.capacity() < kFlushBytes) pending_.reserve(kFlushBytes + 1024);
+        pending_ += line;
+        if (pending_.size() < kFlushBytes && level < LogLevel::kWarn) return;
+        full.swap(pending_);
+    }
+    const std::lock_guard write_lock(write_mutex_);
+    write_out(full);
+}
+
+void Logger::flush() const {
+    std::string lines;
+    const std::lock_guard write_lock(write_mutex_);
+    {
+        const std::lock_guard lock(buffer_mutex_);
+        lines.swap(pending_);
+    }
+    write_out(lines);
+}
+
+void Logger::write_out(std::string& lines) const {
+    // A short write (a pipe full of a slow reader) is retried, errors dropped: logging must never
+    // take the request path down.
+    const char* data = lines.data();
+    std::size_t left = lines.size();
     while (left > 0) {
         const ssize_t written = ::write(fd_, data, left);
         if (written < 0) {

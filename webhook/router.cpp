@@ -104,7 +104,9 @@ Reply Router::review_body(Endpoint endpoint, std::string_view body, Exchange& ex
         exchange.status = 503;
         return text_reply(503, "policy not loaded\n");
     }
-    exchange.outcome = review(*snapshot, body, endpoint);
+    // Each I/O thread keeps its parse buffers: no allocation per request for the JSON DOM.
+    thread_local ReviewScratch scratch;
+    exchange.outcome = review(*snapshot, body, endpoint, scratch);
     exchange.verdict = label_of(exchange.outcome.verdict);
     if (exchange.outcome.verdict == Verdict::kNotJson) {
         exchange.status = 400;

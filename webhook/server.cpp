@@ -8,6 +8,7 @@
 #include "webhook/server.h"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -64,6 +65,7 @@ constexpr Clock::duration kTlsShutdownTimeout = std::chrono::seconds(2);
 // request (answered with Connection: close) before they are closed.
 constexpr Clock::duration kIdleLinger = std::chrono::seconds(1);
 constexpr Clock::duration kShutdownPoll = std::chrono::milliseconds(20);
+constexpr Clock::duration kLogFlushInterval = std::chrono::milliseconds(100);
 
 class Session;
 
@@ -116,6 +118,7 @@ class Server {
     void begin_close();
     void close_idle_sessions();
     void watch_drain(Clock::time_point deadline);
+    void flush_logs_periodically();
     void finish();
 
     const ServeConfig& config_;
@@ -138,6 +141,7 @@ class Server {
     std::optional<net::signal_set> signals_;
     std::optional<net::steady_timer> shutdown_timer_;
     std::optional<net::steady_timer> drain_timer_;
+    std::optional<net::steady_timer> log_flush_timer_;
     std::shared_ptr<class Listener> listener_;
     bool signalled_ = false;
 };
@@ -585,10 +589,22 @@ void Server::watch_drain(Clock::time_point deadline) {
     });
 }
 
+// Request lines are buffered (see logging.h): this bounds how late one shows up.
+void Server::flush_logs_periodically() {
+    log_flush_timer_->expires_after(kLogFlushInterval);
+    log_flush_timer_->async_wait([this](const beast::error_code& ec) {
+        if (ec) return;
+        logger_.flush();
+        flush_logs_periodically();
+    });
+}
+
 void Server::finish() {
     stopped_.store(true, std::memory_order_release);
     beast::error_code ignored;
     signals_->cancel(ignored);
+    log_flush_timer_->cancel();
+    logger_.flush();
     ioc_.stop();
 }
 
@@ -606,7 +622,9 @@ int Server::run() {
     signals_.emplace(ioc_, SIGTERM, SIGINT);
     shutdown_timer_.emplace(ioc_);
     drain_timer_.emplace(ioc_);
+    log_flush_timer_.emplace(ioc_);
     wait_for_signal();
+    flush_logs_periodically();
 
     const unsigned threads = threads_;
     const tcp::endpoint local = listener_->local_endpoint();
@@ -614,6 +632,7 @@ int Server::run() {
                  {{"address", local.address().to_string() + ":" + std::to_string(local.port())},
                   {"threads", threads},
                   {"client_ca", !config_.client_ca.empty()}});
+    logger_.flush();  // start-up lines are not held back
     listener_->run();
     reloader_.start();
 
@@ -645,7 +664,7 @@ int Server::run() {
 int run_server(const ServeConfig& config) {
     // A client or a log reader that goes away must not kill the process.
     std::signal(SIGPIPE, SIG_IGN);
-    const Logger logger(config.log_level);
+    const Logger logger(config.log_level, STDERR_FILENO, Logger::Buffering::kBuffered);
     auto server = std::make_unique<Server>(config, logger);
     return server->run();
 }

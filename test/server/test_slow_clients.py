@@ -1,7 +1,10 @@
 """Slow and idle clients (slowloris) cannot starve the others: every step of a connection has
 a deadline, and connections past their deadline are closed."""
 
+import json
+import re
 import socket
+import ssl
 import threading
 import time
 import unittest
@@ -25,6 +28,22 @@ def closed_by_peer(sock, within):
         return False
     except OSError:
         return True
+
+
+def big_unconfined_pod(containers):
+    """A pod AdmissionReview with `containers` Unconfined containers, as bytes."""
+    spec = {"containers": [{"name": f"c{i}", "image": "busybox",
+                            "securityContext": {"seccompProfile": {"type": "Unconfined"}}}
+                           for i in range(containers)]}
+    review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+              "request": {"uid": "0f0e0d0c-big", "operation": "CREATE",
+                          "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                          "resource": {"group": "", "version": "v1", "resource": "pods"},
+                          "namespace": "default", "userInfo": {"username": "alice"},
+                          "object": {"apiVersion": "v1", "kind": "Pod",
+                                     "metadata": {"name": "big", "namespace": "default"},
+                                     "spec": spec}}}
+    return json.dumps(review, separators=(",", ":")).encode()
 
 
 class SlowClientTest(unittest.TestCase):
@@ -98,6 +117,40 @@ class SlowClientTest(unittest.TestCase):
             trickler.join()
             for sock in silent + trickling + slow_body:
                 sock.close()
+
+    def test_a_client_that_never_reads_its_answer_is_cut_at_the_write_timeout(self):
+        # A pod whose denial lists 60000 violations: an answer of several MB, more than the
+        # kernel buffers of both ends hold once the client's receive window is tiny.
+        body = big_unconfined_pod(60000)
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.settimeout(10)
+        raw.connect(("127.0.0.1", self.server.port))
+        sock = self.server.context().wrap_socket(raw, server_hostname="localhost")
+        try:
+            sock.sendall(b"POST /validate HTTP/1.1\r\nHost: localhost\r\n"
+                         b"Content-Type: application/json\r\n"
+                         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            # Not reading: the server's write stalls, then its 1 s deadline cuts the connection.
+            # (The connection that asks for /metrics is the one left.)
+            harness.wait_until(lambda: self.server.metric("seccomp_gate_connections") <= 1,
+                               timeout=8, message="the stalled write was never cut")
+            received = b""
+            sock.settimeout(5)
+            try:
+                while chunk := sock.recv(65536):
+                    received += chunk
+            except (ssl.SSLError, ConnectionResetError):
+                pass  # the TLS stream ends without close_notify: it was cut
+            head, _, answer = received.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 200"), head[:100])
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+            self.assertGreater(length, 4 << 20)
+            self.assertLess(len(answer), length, "the whole answer arrived: no write timeout")
+            # Meanwhile everyone else was served.
+            self.assertEqual(self.server.request("GET", "/healthz")[0], 200)
+        finally:
+            sock.close()
 
     def test_idle_keep_alive_connection_is_kept_then_closed(self):
         conn = self.server.connection()

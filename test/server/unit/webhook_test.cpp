@@ -2,6 +2,7 @@
 // the reload fingerprints.
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "cli/args.h"
+#include "webhook/logging.h"
 #include "webhook/metrics.h"
 #include "webhook/reloader.h"
 #include "webhook/router.h"
@@ -142,6 +144,56 @@ TEST_CASE("metrics text: counters, cumulative histogram buckets up to 30 s") {
     has("seccomp_gate_catalog_profiles 7");
     has("seccomp_gate_catalog_rejected_profiles 2");
     has("# TYPE seccomp_gate_request_duration_seconds histogram");
+}
+
+// What a pipe holds right now, without waiting.
+std::string drain(int fd) {
+    std::string text;
+    char chunk[4096];
+    for (;;) {
+        const ssize_t got = ::read(fd, chunk, sizeof chunk);
+        if (got <= 0) return text;
+        text.append(chunk, static_cast<std::size_t>(got));
+    }
+}
+
+TEST_CASE("a buffered logger holds info lines until a flush, never warnings") {
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_NONBLOCK) == 0);
+    {
+        const Logger logger(LogLevel::kInfo, fds[1], Logger::Buffering::kBuffered);
+        logger.info("first", {{"n", 1}});
+        logger.debug("below the level");
+        CHECK(drain(fds[0]).empty());
+        logger.flush();
+        const std::string flushed = drain(fds[0]);
+        CHECK(flushed.find(R"("msg":"first","n":1})") != std::string::npos);
+        CHECK(flushed.find("below the level") == std::string::npos);
+
+        logger.info("second");
+        logger.warn("third", {{"why", "quote \" and newline \n"}});
+        const std::string both = drain(fds[0]);  // the warning took the info line with it
+        const auto second = both.find(R"("msg":"second")");
+        const auto third = both.find(R"("msg":"third","why":"quote \" and newline \n")");
+        REQUIRE(second != std::string::npos);
+        REQUIRE(third != std::string::npos);
+        CHECK(second < third);
+
+        logger.info("at exit");
+    }  // the destructor flushes
+    CHECK(drain(fds[0]).find(R"("msg":"at exit")") != std::string::npos);
+    ::close(fds[0]);
+    ::close(fds[1]);
+}
+
+TEST_CASE("an unbuffered logger writes every line at once") {
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_NONBLOCK) == 0);
+    const Logger logger(LogLevel::kInfo, fds[1]);
+    logger.info("now");
+    CHECK(drain(fds[0]).find(R"("level":"info","msg":"now"})") != std::string::npos);
+    ::close(fds[0]);
+    ::close(fds[1]);
 }
 
 TEST_CASE("durations and sizes on the command line") {
