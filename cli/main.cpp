@@ -21,6 +21,9 @@ commands:
   serve    the admission webhook: HTTPS /validate, /mutate, /healthz, /readyz, /metrics
   review   judge one AdmissionReview offline and print the response the webhook would send
   audit    dry-run policy audit of manifest files, directories or stdin
+  profile  lint, try or record seccomp profiles (profile lint|try|record)
+  sync-profiles
+           the node side: installs the catalog into <kubelet-root>/seccomp/<prefix>/
 
 Run `seccomp-gate <command> --help` for the options of a command.
 )";
@@ -40,6 +43,8 @@ int main(int argc, char** argv) {
         if (command == "serve") return webhook::serve_command(rest);
         if (command == "review") return cli::review_command(rest);
         if (command == "audit") return cli::audit_command(rest);
+        if (command == "profile") return cli::profile_command(rest);
+        if (command == "sync-profiles") return cli::sync_profiles_command(rest);
         std::cerr << "seccomp-gate: unknown command \"" << command
                   << "\" (see seccomp-gate --help)\n";
         return cli::kExitBadInput;

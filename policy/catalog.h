@@ -43,7 +43,8 @@ class CatalogSnapshot {
     std::vector<CatalogRejection> rejected_;
 };
 
-// The checks a profile must pass to enter the catalog. `error` is empty when it passes.
+// The checks a profile must pass to enter the catalog: no error from the profile linter
+// (profile/lint.h). `error` is empty when it passes, else it names the errors' fields.
 struct ProfileCheck {
     std::string error;
     std::string default_action;

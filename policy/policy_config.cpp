@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <initializer_list>
+#include <string>
+#include <vector>
 
 namespace seccomp_gate {
 namespace {
@@ -25,11 +27,18 @@ class Reader {
     void expect_keys(const YAML::Node& map, const std::string& path,
                      std::initializer_list<std::string_view> known) const {
         if (!map.IsMap()) fail(path.empty() ? "(top level)" : path, "must be a mapping", map);
+        std::vector<std::string> seen;
         for (const auto& entry : map) {
             const std::string key = entry.first.Scalar();
             if (std::find(known.begin(), known.end(), key) == known.end()) {
                 fail(join(path, key), "unknown key", entry.first);
             }
+            // YAML forbids it and yaml-cpp keeps the first: `mode: enforce` then `mode: audit`
+            // must not load as either.
+            if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+                fail(join(path, key), "duplicate key", entry.first);
+            }
+            seen.push_back(key);
         }
     }
 

@@ -13,6 +13,26 @@ namespace {
 
 bool is_mount_internal(const fs::path& path) { return path.filename().string().starts_with(".."); }
 
+// A ConfigMap item with a nested path (items[].path: team/api.json) is mounted as a symlinked
+// directory (team -> ..data/team), so directory symlinks are followed, but only into the catalog
+// directory itself (a symlink to / must not make the whole file system the catalog), never into
+// one of their own ancestors, and never deeper than a catalog goes (a symlink loop ends).
+constexpr int kMaxCatalogDepth = 16;
+
+bool is_strictly_inside(const fs::path& inner, const fs::path& outer) {
+    const auto [outer_end, inner_it] =
+        std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end());
+    return outer_end == outer.end() && inner_it != inner.end();
+}
+
+bool follow_directory_link(const fs::path& root, const fs::path& link) {
+    std::error_code error;
+    const fs::path target = fs::canonical(link, error);
+    if (error || root.empty() || !is_strictly_inside(target, root)) return false;
+    const fs::path parent = fs::canonical(link.parent_path(), error);
+    return !error && parent != target && !is_strictly_inside(parent, target);
+}
+
 }  // namespace
 
 std::string read_file(const fs::path& path) {
@@ -35,13 +55,22 @@ std::vector<CatalogFile> read_catalog_files(const fs::path& directory) {
         throw ConfigError(directory.string() + ": catalog directory does not exist");
     }
     std::vector<CatalogFile> files;
-    fs::recursive_directory_iterator it(directory, fs::directory_options::none, error);
+    const fs::path root = fs::canonical(directory, error);
+    fs::recursive_directory_iterator it(directory, fs::directory_options::follow_directory_symlink,
+                                        error);
     if (error) throw ConfigError(directory.string() + ": " + error.message());
     for (; it != fs::recursive_directory_iterator(); it.increment(error)) {
         if (error) throw ConfigError(directory.string() + ": " + error.message());
         const fs::path& path = it->path();
         if (is_mount_internal(path)) {
             if (it->is_directory(error)) it.disable_recursion_pending();
+            continue;
+        }
+        if (it->is_directory(error)) {
+            if (it.depth() >= kMaxCatalogDepth ||
+                (it->is_symlink(error) && !follow_directory_link(root, path))) {
+                it.disable_recursion_pending();
+            }
             continue;
         }
         if (!it->is_regular_file(error)) continue;  // follows a symlinked file

@@ -1,4 +1,4 @@
-// libFuzzer target: any bytes as a catalog profile file.
+// libFuzzer target: any bytes as a catalog profile file, through the linter and the catalog.
 
 #include <cstddef>
 #include <cstdint>
@@ -6,6 +6,8 @@
 #include <string>
 
 #include "policy/catalog.h"
+#include "profile/filter.h"
+#include "profile/lint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string content(reinterpret_cast<const char*>(data), size);
@@ -14,5 +16,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto catalog = seccomp_gate::build_catalog("p", {{"x.json", content, ""}});
     if (catalog.profiles().size() + catalog.rejected().size() != 1) std::abort();
     if (catalog.profiles().size() == 1 && catalog.find("p/x.json") == nullptr) std::abort();
+
+    // The catalog's verdict is the linter's, and a profile without lint errors is one a runtime
+    // builds a filter from.
+    const auto report = seccomp_gate::profile::lint_profile(content);
+    if (report.has_errors() == check.error.empty()) std::abort();
+    if (!report.has_errors()) {
+        if (!report.profile) std::abort();
+        std::string error;
+        if (!seccomp_gate::profile::build_filter(*report.profile, error) || !error.empty()) {
+            std::abort();
+        }
+    }
     return 0;
 }

@@ -72,6 +72,8 @@ TEST_CASE("load errors name the file, the line and the key") {
     const std::string h = kHeader;
     const std::vector<Case> cases{
         {h + "mdoe: enforce\n", "p.yaml:3: mdoe: unknown key"},
+        {h + "mode: enforce\nmode: audit\n", "p.yaml:4: mode: duplicate key"},
+        {h + "catalog: {directory: c, directory: d}\n", "p.yaml:3: catalog.directory: duplicate key"},
         {h + "mode: strict\n", R"(p.yaml:3: mode: "strict" is not one of enforce, warn, audit)"},
         {h + "allowUnset: yes please\n", "p.yaml:3: allowUnset: must be true or false"},
         {h + "catalog: {directory: c, prefx: x}\n", "p.yaml:3: catalog.prefx: unknown key"},
