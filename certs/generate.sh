@@ -196,8 +196,13 @@ kind: Component
 resources:
   - secret.yaml
 
+# Selected by target: the audit and warn overlays have no MutatingWebhookConfiguration, and a
+# patch whose target matches nothing does nothing.
 patches:
-  - patch: |-
+  - target:
+      kind: ValidatingWebhookConfiguration
+      name: seccomp-gate
+    patch: |-
       apiVersion: admissionregistration.k8s.io/v1
       kind: ValidatingWebhookConfiguration
       metadata:
@@ -206,7 +211,13 @@ patches:
         - name: validate.seccomp-gate.io
           clientConfig:
             caBundle: $bundle
-  - patch: |-
+        - name: validate-pod-updates.seccomp-gate.io
+          clientConfig:
+            caBundle: $bundle
+  - target:
+      kind: MutatingWebhookConfiguration
+      name: seccomp-gate
+    patch: |-
       apiVersion: admissionregistration.k8s.io/v1
       kind: MutatingWebhookConfiguration
       metadata:
@@ -243,15 +254,21 @@ for mode in enforce warn audit; do
         if [ "$namespace" != seccomp-gate ]; then
             # The webhooks' namespaceSelector must leave out the namespace the webhook runs in.
             echo
+            # Every webhook: two validating ones, one mutating (none in audit and warn, where
+            # the target matches nothing).
             echo "patches:"
             for kind in ValidatingWebhookConfiguration MutatingWebhookConfiguration; do
                 echo "  - target:"
                 echo "      kind: $kind"
                 echo "      name: seccomp-gate"
                 echo "    patch: |-"
-                echo "      - op: replace"
-                echo "        path: /webhooks/0/namespaceSelector/matchExpressions/0/values"
-                echo "        value: [kube-system, $namespace]"
+                indices="0 1"
+                [ "$kind" = MutatingWebhookConfiguration ] && indices=0
+                for index in $indices; do
+                    echo "      - op: replace"
+                    echo "        path: /webhooks/$index/namespaceSelector/matchExpressions/0/values"
+                    echo "        value: [kube-system, $namespace]"
+                done
             done
         fi
     } >"$out/$mode/kustomization.yaml"

@@ -1,10 +1,14 @@
 // `seccomp-gate profile lint|try|record`, and `profile lint [--output text|json] [--strict]
 // PATH...`: the profile linter over files and directories.
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <filesystem>
 #include <iostream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <system_error>
@@ -42,7 +46,9 @@ Checks seccomp profiles the way a container runtime reads them: the runtime form
 types, actions, argument conditions, system call names on each listed architecture, and that the
 profile compiles to a BPF filter with libseccomp for each of its architectures. Warns about
 profiles that confine little. The webhook's catalog loader leaves out every profile with a lint
-error. PATH is a profile file, a directory (every .json file under it) or - for stdin.
+error. PATH is a profile file (whatever its name), a directory (every file under it, read as
+the catalog loader reads it: symlinked directories inside it followed, ConfigMap "..data"
+entries skipped) or - for stdin; a file over 1 MiB, the catalog's limit, cannot be read.
 
 options:
   --output text|json   text: one line per finding, `file: field: severity: message [check]`
@@ -55,29 +61,42 @@ exit: 0 no errors (warnings allowed), 1 errors (or warnings with --strict),
 checks (docs/profiles.md explains each):
 )";
 
-constexpr std::size_t kCheckColumn = 22;
+constexpr std::size_t kCheckColumn = 30;
+constexpr std::size_t kReadChunk = 64 * 1024;
 
-// One PATH argument's profile files: the file itself, or the .json files under a directory
-// (sorted, skipping the "..data"-style entries of ConfigMap mounts, which would repeat them).
-std::vector<fs::path> profile_files(const fs::path& path) {
-    std::error_code error;
-    if (!fs::is_directory(path, error)) return {path};
-    std::vector<fs::path> files;
-    fs::recursive_directory_iterator it(path, fs::directory_options::none, error);
-    if (error) throw ConfigError(path.string() + ": " + error.message());
-    for (; it != fs::recursive_directory_iterator(); it.increment(error)) {
-        if (error) throw ConfigError(path.string() + ": " + error.message());
-        if (it->path().filename().string().starts_with("..")) {
-            if (it->is_directory(error)) it.disable_recursion_pending();
-            continue;
+// Reads a profile file or stdin as the catalog would take it: at most kMaxProfileBytes (a path
+// such as /dev/zero must not be read forever). Throws ConfigError("NAME: ...").
+std::string read_profile_bytes(int fd, const std::string& name) {
+    std::string content;
+    std::array<char, kReadChunk> buffer{};
+    while (true) {
+        const ssize_t got = ::read(fd, buffer.data(), buffer.size());
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            throw ConfigError(name + ": read error: " + std::system_category().message(errno));
         }
-        if (it->path().extension() == ".json" && it->is_regular_file(error)) {
-            files.push_back(it->path());
+        if (got == 0) return content;
+        content.append(buffer.data(), static_cast<std::size_t>(got));
+        if (content.size() > io::kMaxProfileBytes) {
+            throw ConfigError(name + ": larger than " + std::to_string(io::kMaxProfileBytes) +
+                              " bytes, the catalog's limit for a profile file");
         }
     }
-    std::sort(files.begin(), files.end());
-    if (files.empty()) throw ConfigError(path.string() + ": no .json files in this directory");
-    return files;
+}
+
+std::string read_profile_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        throw ConfigError(path + ": cannot open: " + std::system_category().message(errno));
+    }
+    try {
+        std::string content = read_profile_bytes(fd, path);
+        ::close(fd);
+        return content;
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
 }
 
 struct LintedFile {
@@ -151,11 +170,21 @@ int run_lint(const std::vector<std::string>& argv) {
     if (args.positionals.empty()) throw UsageError("needs at least one PATH (or - for stdin)");
     if (!args.command.empty()) throw UsageError("takes no command after --");
 
+    if (std::count(args.positionals.begin(), args.positionals.end(), "-") > 1) {
+        throw UsageError("- (stdin) can be given once");
+    }
+
     std::vector<LintedFile> files;
+    const auto lint_bytes = [&](const std::string& name, const auto& read) {
+        try {
+            files.push_back({name, "", profile::lint_profile(read())});
+        } catch (const ConfigError& read_error) {
+            files.push_back({name, read_error.what(), {}});
+        }
+    };
     for (const auto& path : args.positionals) {
         if (path == "-") {
-            const std::string text(std::istreambuf_iterator<char>(std::cin), {});
-            files.push_back({"<stdin>", "", profile::lint_profile(text)});
+            lint_bytes("<stdin>", [] { return read_profile_bytes(STDIN_FILENO, "<stdin>"); });
             continue;
         }
         std::error_code error;
@@ -163,13 +192,21 @@ int run_lint(const std::vector<std::string>& argv) {
             files.push_back({path, "no such file or directory", {}});
             continue;
         }
+        if (!fs::is_directory(path, error)) {
+            // A file named on the command line is linted whatever its name.
+            lint_bytes(path, [&] { return read_profile_file(path); });
+            continue;
+        }
+        // A directory is read exactly as the catalog loader and sync-profiles read it.
         try {
-            for (const auto& file : profile_files(path)) {
-                try {
-                    files.push_back(
-                        {file.string(), "", profile::lint_profile(io::read_file(file))});
-                } catch (const ConfigError& read_error) {
-                    files.push_back({file.string(), read_error.what(), {}});
+            const std::vector<CatalogFile> catalog = io::read_catalog_files(path);
+            if (catalog.empty()) files.push_back({path, "no files in this directory", {}});
+            for (const CatalogFile& file : catalog) {
+                const std::string name = (fs::path(path) / file.relative_path).string();
+                if (!file.read_error.empty()) {
+                    files.push_back({name, file.read_error, {}});
+                } else {
+                    files.push_back({name, "", profile::lint_profile(file.content)});
                 }
             }
         } catch (const ConfigError& walk_error) {

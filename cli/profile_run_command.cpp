@@ -1,6 +1,8 @@
 // `seccomp-gate profile try --profile FILE -- CMD [ARG...]` and
 // `seccomp-gate profile record --output FILE -- CMD [ARG...]`: the command line of profile/run/.
-// Reports go to stderr so that the command's own stdout stays clean.
+// Reports go to stderr so that the command's own stdout stays clean. The exit code is CMD's, so
+// seccomp-gate's own failures exit 125, as timeout(1), env(1) and `docker run` do, rather than
+// the 2 of the other commands, which CMD may well return itself.
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,6 +14,7 @@
 #include <filesystem>
 #include <iostream>
 #include <stdexcept>
+#include <utility>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -43,9 +46,11 @@ no_new_privs anyway.)
 options:
   --profile FILE   the seccomp profile (the runtime's JSON format)
 
-exit: CMD's exit status (128 + the signal number when a signal ended it; 127 when CMD was not
-      found, 126 when it could not be run), 2 for usage errors and for a profile that cannot be
-      read, has lint errors or cannot be built
+exit: CMD's own exit status (128 + the signal number when a signal ended it; 127 when CMD was not
+      found, 126 when it could not be run), or 125 when seccomp-gate itself failed and CMD did not
+      run: a usage error, or a profile that cannot be read, has lint errors or cannot be built.
+      The status is CMD's, so a CMD that exits 125 (or 126, 127) looks the same: the report on
+      stderr says which (`... exited with status 125` when it was CMD).
 )";
 
 constexpr const char* kRecordHelp =
@@ -61,12 +66,19 @@ says why each). The profile passes `seccomp-gate profile lint`. It allows what t
 exercise every code path CMD will take (then check it with `seccomp-gate profile try`).
 
 options:
-  --output FILE    where to write the profile
+  --output FILE    where to write the profile; - writes it to stdout, and then CMD's stdout goes
+                   to stderr so that stdout holds nothing but the profile. FILE is checked before
+                   CMD runs: its temporary file is made first, beside it
 
-exit: CMD's exit status (128 + the signal number when a signal ended it; the profile is written
-      anyway), 127 when CMD was not found and 126 when it could not be run (no profile written),
-      2 for usage errors and when the profile cannot be written
+exit: CMD's own exit status (128 + the signal number when a signal ended it; the profile is
+      written anyway), 127 when CMD was not found and 126 when it could not be run (no profile
+      written), or 125 when seccomp-gate itself failed: a usage error, an --output that cannot be
+      written (found before CMD runs), or tracing refused. The status is CMD's, so a CMD that
+      exits 125 (or 126, 127) looks the same: the report on stderr says which.
 )";
+
+// seccomp-gate's own failures: see the top of this file.
+constexpr int kExitOwnFailure = 125;
 
 // The command as a shell would read it back: `sh -c 'mkdir x'`.
 std::string shell_words(const std::vector<std::string>& command) {
@@ -153,48 +165,124 @@ void print_try_report(const std::string& profile_path, const std::vector<std::st
     }
 }
 
-// Writes `text` to `path` through a temporary file in the same directory and rename(2), so that
-// readers (a kubelet, sync-profiles) see the old file or the new one, never half of one.
-void write_atomically(const std::string& path, const std::string& text) {
-    namespace fs = std::filesystem;
-    const fs::path target(path);
-    const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    std::string temp = (directory / ("." + target.filename().string() + ".XXXXXX")).string();
-    const int fd = mkstemp(temp.data());
-    if (fd < 0)
-        throw std::runtime_error(path +
-                                 ": cannot create a file beside it: " + std::strerror(errno));
-    const auto fail = [&](const char* what) {
-        const std::string reason = std::strerror(errno);
-        close(fd);
-        unlink(temp.c_str());
-        throw std::runtime_error(path + ": " + what + ": " + reason);
-    };
-    // mkstemp makes it 0600; a profile is not secret, and kubelets run as other users too.
-    const mode_t mask = umask(0);
-    umask(mask);
-    if (fchmod(fd, 0666 & ~mask) != 0) fail("chmod");
+std::string errno_text() { return std::strerror(errno); }
+
+bool write_all(int fd, const std::string& text) {
     std::size_t done = 0;
     while (done < text.size()) {
         const ssize_t wrote = write(fd, text.data() + done, text.size() - done);
         if (wrote < 0) {
             if (errno == EINTR) continue;
-            fail("write");
+            return false;
         }
         done += static_cast<std::size_t>(wrote);
     }
-    if (fsync(fd) != 0) fail("fsync");
-    if (close(fd) != 0) {
-        const std::string reason = std::strerror(errno);
-        unlink(temp.c_str());
-        throw std::runtime_error(path + ": close: " + reason);
-    }
-    if (std::rename(temp.c_str(), path.c_str()) != 0) {
-        const std::string reason = std::strerror(errno);
-        unlink(temp.c_str());
-        throw std::runtime_error(path + ": rename: " + reason);
-    }
+    return true;
 }
+
+// Where `record` writes the profile, made ready before CMD runs, so that a bad --output fails at
+// once instead of after what may have been a long run.
+//
+// A file: a temporary file is created beside it now (that checks the directory exists and is
+// writable), kept open, written, fsynced and renamed over the file at the end, so that readers (a
+// kubelet, sync-profiles) see the old file or the new one, never half of one. It is removed when
+// no profile is written. "-": stdout; CMD's stdout is sent to stderr meanwhile, so that stdout
+// holds the profile alone.
+class ProfileOutput {
+  public:
+    explicit ProfileOutput(std::string path) : to_stdout_(path == "-"), path_(std::move(path)) {
+        if (to_stdout_) {
+            std::cout.flush();
+            saved_stdout_ = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+            if (saved_stdout_ < 0) throw std::runtime_error("stdout: " + errno_text());
+            if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+                const std::string reason = errno_text();
+                close(saved_stdout_);
+                throw std::runtime_error("cannot send the command's stdout to stderr: " + reason);
+            }
+            return;
+        }
+        namespace fs = std::filesystem;
+        const fs::path target(path_);
+        struct stat info {};
+        if (!target.has_filename()) {
+            throw std::runtime_error(path_ +
+                                     ": names a directory; --output names the profile file");
+        }
+        if (stat(path_.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+            throw std::runtime_error(path_ + ": is a directory; --output names the profile file");
+        }
+        const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
+        temp_ = (directory / ("." + target.filename().string() + ".XXXXXX")).string();
+        // O_CLOEXEC: CMD must not inherit it.
+        fd_ = mkostemp(temp_.data(), O_CLOEXEC);
+        if (fd_ < 0) {
+            const int error = errno;
+            throw std::runtime_error(path_ + ": cannot write there: " +
+                                     (error == ENOENT ? std::string("its directory does not exist")
+                                                      : std::strerror(error)));
+        }
+        // mkstemp makes it 0600; a profile is not secret, and kubelets run as other users too.
+        const mode_t mask = umask(0);
+        umask(mask);
+        if (fchmod(fd_, 0666 & ~mask) != 0) fail("chmod");
+    }
+    ~ProfileOutput() {
+        restore_stdout();
+        if (fd_ >= 0) {
+            close(fd_);
+            unlink(temp_.c_str());
+        }
+    }
+    ProfileOutput(const ProfileOutput&) = delete;
+    ProfileOutput& operator=(const ProfileOutput&) = delete;
+
+    bool is_stdout() const { return to_stdout_; }
+    std::string name() const { return is_stdout() ? "stdout" : path_; }
+
+    // Writes the profile. Throws std::runtime_error naming the file when that fails.
+    void commit(const std::string& text) {
+        if (is_stdout()) {
+            restore_stdout();
+            if (!write_all(STDOUT_FILENO, text))
+                throw std::runtime_error("stdout: " + errno_text());
+            return;
+        }
+        if (!write_all(fd_, text)) fail("write");
+        if (fsync(fd_) != 0) fail("fsync");
+        const int fd = std::exchange(fd_, -1);
+        // close() can report a delayed write error (NFS, quota): the rename must not follow it.
+        if (close(fd) != 0) {
+            const std::string reason = errno_text();
+            unlink(temp_.c_str());
+            throw std::runtime_error(path_ + ": close: " + reason);
+        }
+        if (std::rename(temp_.c_str(), path_.c_str()) != 0) {
+            const std::string reason = errno_text();
+            unlink(temp_.c_str());
+            throw std::runtime_error(path_ + ": rename: " + reason);
+        }
+    }
+
+  private:
+    [[noreturn]] void fail(const char* what) {
+        const std::string reason = errno_text();
+        close(std::exchange(fd_, -1));
+        unlink(temp_.c_str());
+        throw std::runtime_error(path_ + ": " + what + ": " + reason);
+    }
+    void restore_stdout() {
+        if (saved_stdout_ < 0) return;
+        dup2(saved_stdout_, STDOUT_FILENO);
+        close(std::exchange(saved_stdout_, -1));
+    }
+
+    bool to_stdout_;
+    std::string path_;
+    std::string temp_;
+    int fd_ = -1;
+    int saved_stdout_ = -1;
+};
 
 std::string join(const std::vector<std::string>& words) {
     std::string text;
@@ -202,9 +290,7 @@ std::string join(const std::vector<std::string>& words) {
     return text;
 }
 
-}  // namespace
-
-int profile_try_command(const std::vector<std::string>& argv) {
+int run_try(const std::vector<std::string>& argv) {
     const Args args = parse_args(argv, {"profile"}, {});
     if (args.help) {
         std::cout << kTryHelp;
@@ -213,40 +299,40 @@ int profile_try_command(const std::vector<std::string>& argv) {
     const std::string path = args.required("profile");
     const std::vector<std::string> command = command_after_dashes(args, "try");
 
+    const std::string prefix = "seccomp-gate profile try: ";
     const std::string text = io::read_file(path);
     const profile::LintReport report = profile::lint_profile(text);
     if (report.has_errors() || !report.profile) {
         for (const auto& finding : report.findings) {
             if (finding.severity != profile::Severity::kError) continue;
-            std::cerr << "seccomp-gate profile try: " << path << ": " << finding.text() << " ["
-                      << finding.check << "]\n";
+            std::cerr << prefix << path << ": " << finding.text() << " [" << finding.check << "]\n";
         }
-        std::cerr << "seccomp-gate profile try: " << path
-                  << ": the profile has lint errors; not running the command\n";
-        return kExitBadInput;
+        std::cerr << prefix << path << ": the profile has lint errors; not running the command\n";
+        return kExitOwnFailure;
     }
     std::string error;
     const profile::Filter filter = profile::build_filter(*report.profile, error);
     if (!filter) {
-        std::cerr << "seccomp-gate profile try: " << path << ": " << error << "\n";
-        return kExitBadInput;
+        std::cerr << prefix << path << ": " << error << "\n";
+        return kExitOwnFailure;
     }
     const profile::run::TryOutcome outcome = profile::run::try_command(filter, command);
     print_try_report(path, command, outcome);
     return exit_code(outcome.trace);
 }
 
-int profile_record_command(const std::vector<std::string>& argv) {
+int run_record(const std::vector<std::string>& argv) {
     const Args args = parse_args(argv, {"output"}, {});
     if (args.help) {
         std::cout << kRecordHelp;
         return kExitOk;
     }
-    const std::string output = args.required("output");
-    if (output.empty()) throw UsageError("--output needs a file name");
+    const std::string output_path = args.required("output");
+    if (output_path.empty()) throw UsageError("--output needs a file name (or - for stdout)");
     const std::vector<std::string> command = command_after_dashes(args, "record");
 
     const std::string prefix = "seccomp-gate profile record: ";
+    ProfileOutput output(output_path);
     const profile::run::Recording recording = profile::run::record_command(command);
     const profile::run::TraceResult& trace = recording.trace;
     std::cerr << prefix << "`" << shell_words(command) << "` " << how_it_ended(trace) << "\n";
@@ -267,9 +353,9 @@ int profile_record_command(const std::vector<std::string>& argv) {
                           << " [" << finding.check << "]\n";
             }
         }
-        return kExitBadInput;
+        return kExitOwnFailure;
     }
-    write_atomically(output, json);
+    output.commit(json);
 
     std::cerr << prefix << "recorded " << allow_list.recorded.size() << " system calls from "
               << trace.tasks << (trace.tasks == 1 ? " task" : " tasks (processes and threads)")
@@ -287,9 +373,37 @@ int profile_record_command(const std::vector<std::string>& argv) {
                   << "warning: the command failed; the profile allows only what this "
                      "run did\n";
     }
-    std::cerr << prefix << "wrote " << output << ": " << allow_list.names.size()
-              << " system calls allowed on " << join(allow_list.architectures) << "\n";
+    std::cerr << prefix << "wrote " << (output.is_stdout() ? "the profile to " : "")
+              << output.name() << ": " << allow_list.names.size() << " system calls allowed on "
+              << join(allow_list.architectures) << "\n";
     return exit_code(trace);
+}
+
+// Runs a command function, printing its failures with its own name ("seccomp-gate profile
+// record: ...") and exiting kExitOwnFailure: the dispatcher's generic handlers would say
+// "seccomp-gate profile" and exit 2, which CMD may return too.
+template <typename Body>
+int reporting_failures(const char* name, Body body) {
+    const std::string prefix = std::string("seccomp-gate profile ") + name + ": ";
+    try {
+        return body();
+    } catch (const UsageError& error) {
+        std::cerr << prefix << error.what() << " (see seccomp-gate profile " << name
+                  << " --help)\n";
+    } catch (const std::exception& error) {
+        std::cerr << prefix << error.what() << "\n";
+    }
+    return kExitOwnFailure;
+}
+
+}  // namespace
+
+int profile_try_command(const std::vector<std::string>& argv) {
+    return reporting_failures("try", [&] { return run_try(argv); });
+}
+
+int profile_record_command(const std::vector<std::string>& argv) {
+    return reporting_failures("record", [&] { return run_record(argv); });
 }
 
 }  // namespace seccomp_gate::cli

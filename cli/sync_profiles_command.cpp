@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,8 +35,9 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr const char* kHelp =
-    R"(usage: seccomp-gate sync-profiles --from DIR --to DIR [--watch [--interval SECONDS]]
-                                  [--dry-run] [--allow-empty]
+    R"(usage: seccomp-gate sync-profiles --from DIR --to DIR [--watch [--interval SECONDS]
+                                  [--health-file PATH]] [--dry-run] [--allow-empty]
+       seccomp-gate sync-profiles --check-health PATH [--max-age DURATION]
 
 The node side of the catalog: installs the profiles of --from (the catalog, e.g. the catalog
 ConfigMap mounted in a DaemonSet pod) into --to, the prefix directory under the kubelet's seccomp
@@ -68,12 +70,22 @@ options:
                       the kubelet's ..data swap; debounced 200 ms) and every --interval in case an
                       event was missed; one JSON line per sync on stderr. SIGTERM or SIGINT stop
                       it with exit 0. A sync that fails later is logged and retried.
-  --interval SECONDS  the periodic re-sync of --watch (default 60, 1 to 86400)
+  --interval SECONDS  the periodic re-sync of --watch (default 60, 1 to 86400); files whose bytes
+                      were checked by an earlier sync are not checked again
+  --health-file PATH  with --watch: rewrite PATH (atomically) at start, after every sync attempt and
+                      every 30 s, so that a liveness probe can tell the loop is turning; a PATH that
+                      cannot be written at start is an error (exit 2)
   --dry-run           print what would change (one line per file on stdout); change nothing
   --allow-empty       let an empty --from remove every profile installed earlier
 
+  --check-health PATH the liveness probe (the image has no shell): exit 0 when PATH, the
+                      --health-file of a running --watch, was written at most --max-age ago
+                      (default 5m; a number of seconds, or with s, m or h: 90s, 5m, 1h), else
+                      exit 1 with the reason on stderr
+
 exit: 0 in sync, 1 some profiles were rejected (everything else is in sync), 2 usage, --from
-      unreadable, --to unusable, or a file that could not be written or removed
+      unreadable, --to unusable, or a file that could not be written or removed;
+      --check-health: 0 fresh, 1 stale, missing or not a health file, 2 usage
 )";
 
 constexpr const char* kPrefix = "seccomp-gate sync-profiles: ";
@@ -86,6 +98,11 @@ constexpr milliseconds kMaxDebounce{2000};
 constexpr milliseconds kFirstRetry{1000};
 // A catalog is a few hundred files; a directory loop must not make the walk endless.
 constexpr std::size_t kMaxWatchedDirectories = 10000;
+// How often the loop rewrites --health-file while it waits, whatever --interval is: the probe's
+// --max-age then need not depend on --interval.
+constexpr std::chrono::seconds kHealthBeat{30};
+constexpr std::chrono::seconds kDefaultMaxAge{300};
+constexpr std::chrono::seconds kMaxMaxAge{7 * 86400};
 
 bool is_within(const fs::path& inner, const fs::path& outer) {
     auto inner_it = inner.begin();
@@ -105,6 +122,52 @@ int parse_interval(const std::string& text) {
                          std::to_string(kMaxIntervalSeconds) + ", not \"" + text + "\"");
     }
     return seconds;
+}
+
+// "300", "300s", "5m", "1h".
+std::chrono::seconds parse_max_age(const std::string& text) {
+    std::int64_t number = 0;
+    const char* end = text.data() + text.size();
+    const auto [unit, error] = std::from_chars(text.data(), end, number);
+    std::int64_t scale = 0;
+    if (error == std::errc() && unit + 1 >= end) {
+        const char suffix = unit == end ? 's' : *unit;
+        scale = suffix == 's' ? 1 : suffix == 'm' ? 60 : suffix == 'h' ? 3600 : 0;
+    }
+    if (scale == 0 || number < 1 || number > kMaxMaxAge.count() / scale) {
+        throw UsageError("--max-age must be a duration from 1s to 168h (300, 90s, 5m, 1h), not \"" +
+                         text + "\"");
+    }
+    return std::chrono::seconds(number * scale);
+}
+
+// The clock of the health file: CLOCK_BOOTTIME never jumps with the wall clock and counts suspend.
+std::chrono::milliseconds boot_time() {
+    timespec now{};
+    ::clock_gettime(CLOCK_BOOTTIME, &now);
+    return std::chrono::duration_cast<milliseconds>(std::chrono::seconds(now.tv_sec) +
+                                                    std::chrono::nanoseconds(now.tv_nsec));
+}
+
+int check_health_command(const Args& args) {
+    for (const char* other : {"from", "to", "interval", "health-file"}) {
+        if (args.value(other)) {
+            throw UsageError(std::string("--check-health cannot be used with --") + other);
+        }
+    }
+    for (const char* other : {"watch", "dry-run", "allow-empty"}) {
+        if (args.flag(other)) {
+            throw UsageError(std::string("--check-health cannot be used with --") + other);
+        }
+    }
+    const std::string path = *args.value("check-health");
+    if (path.empty()) throw UsageError("--check-health needs a file name");
+    const std::chrono::seconds max_age =
+        args.value("max-age") ? parse_max_age(*args.value("max-age")) : kDefaultMaxAge;
+    const std::string problem = io::check_health_file(path, max_age, boot_time());
+    if (problem.empty()) return kExitOk;
+    std::cerr << kPrefix << "unhealthy: " << problem << "\n";
+    return kExitFindings;
 }
 
 std::string joined(const fs::path& directory, const std::string& relative) {
@@ -262,11 +325,13 @@ class SignalFd {
 
 class Watcher {
   public:
-    Watcher(fs::path from, fs::path to, io::SyncOptions options, int interval_seconds)
+    Watcher(fs::path from, fs::path to, io::SyncOptions options, int interval_seconds,
+            fs::path health_file)
         : from_(std::move(from)),
           to_(std::move(to)),
           options_(options),
           interval_(std::chrono::seconds(interval_seconds)),
+          health_file_(std::move(health_file)),
           watch_(from_) {}
 
     int run() {
@@ -275,11 +340,15 @@ class Watcher {
         logger_.info("watching", {{"from", from_.string()},
                                   {"to", to_.string()},
                                   {"interval_s", static_cast<std::int64_t>(interval_.count())},
-                                  {"inotify", watch_.fd() >= 0}});
+                                  {"inotify", watch_.fd() >= 0},
+                                  {"health_file", health_file_.string()}});
         if (!watch_.error().empty()) warn_inotify();
         // Misconfiguration shows at once (CrashLoopBackOff) rather than in a log nobody reads;
         // later failures are most likely passing (a mount being swapped) and are retried.
-        if (!sync_once("start")) return kExitBadInput;
+        if (!beat()) return kExitBadInput;  // logged by beat()
+        const bool started = sync_once("start");
+        beat();
+        if (!started) return kExitBadInput;
 
         Clock::time_point next_sync = Clock::now() + interval_;
         // A change is pending when `changed` is set: sync at `settle`, capped from the first event.
@@ -289,7 +358,8 @@ class Watcher {
         milliseconds retry = kFirstRetry;
         for (;;) {
             const Clock::time_point now = Clock::now();
-            const Clock::time_point wake = changed ? std::min(settle, next_sync) : next_sync;
+            Clock::time_point wake = changed ? std::min(settle, next_sync) : next_sync;
+            if (!health_file_.empty()) wake = std::min(wake, last_beat_ + kHealthBeat);
             const auto timeout = std::chrono::duration_cast<milliseconds>(wake - now).count();
             pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {watch_.fd(), POLLIN, 0}};
             const int ready = ::poll(fds, watch_.fd() >= 0 ? 2 : 1,
@@ -313,7 +383,10 @@ class Watcher {
             }
             const Clock::time_point after = Clock::now();
             const bool settled = changed && after >= settle;
-            if (!settled && after < next_sync) continue;
+            if (!settled && after < next_sync) {
+                if (!health_file_.empty() && after >= last_beat_ + kHealthBeat) beat();
+                continue;
+            }
             const char* trigger = settled ? "change" : "interval";
             changed = false;
             if (sync_once(trigger)) {
@@ -323,10 +396,26 @@ class Watcher {
                 next_sync = Clock::now() + std::min<Clock::duration>(retry, interval_);
                 retry = std::min<milliseconds>(retry * 2, interval_);
             }
+            beat();
         }
     }
 
   private:
+    // Rewrites --health-file, if any. A failure after the start is logged when it first happens
+    // (and when the reason changes): the probe will restart the pod, and the log says why.
+    bool beat() {
+        if (health_file_.empty()) return true;
+        last_beat_ = Clock::now();
+        std::string error =
+            io::write_health_file(health_file_, boot_time(), std::chrono::system_clock::now());
+        const bool ok = error.empty();
+        if (!ok && error != health_error_) {
+            logger_.error("cannot write the health file", {{"error", error}});
+        }
+        health_error_ = std::move(error);
+        return ok;
+    }
+
     void warn_inotify() {
         logger_.warn("inotify unavailable; relying on the periodic re-sync",
                      {{"error", watch_.error()}});
@@ -338,7 +427,7 @@ class Watcher {
         if (inotify_was_ok && !watch_.error().empty()) warn_inotify();
         io::SyncReport report;
         try {
-            report = io::sync_profiles(from_, to_, options_);
+            report = io::sync_profiles(from_, to_, options_, &check_cache_);
         } catch (const std::exception& error) {
             logger_.error("sync failed", {{"trigger", trigger}, {"error", error.what()}});
             return false;
@@ -388,23 +477,30 @@ class Watcher {
                                          {"removed", report.count(io::SyncAction::kRemove)},
                                          {"unchanged", report.count(io::SyncAction::kUnchanged)},
                                          {"rejected", plan.rejected.size()},
-                                         {"failed", report.errors.size()}});
+                                         {"failed", report.errors.size()},
+                                         {"checked", plan.checked},
+                                         {"cached", plan.check_cached}});
     }
 
     fs::path from_;
     fs::path to_;
     io::SyncOptions options_;
     std::chrono::seconds interval_;
+    fs::path health_file_;  // empty: none
+    Clock::time_point last_beat_{};
+    std::string health_error_;
     TreeWatch watch_;
     webhook::Logger logger_;
     std::set<std::string> last_rejections_;
+    io::ProfileCheckCache check_cache_;  // what the last sync checked, by content
 };
 
 }  // namespace
 
 int sync_profiles_command(const std::vector<std::string>& argv) {
     const Args args =
-        parse_args(argv, {"from", "to", "interval"}, {"watch", "dry-run", "allow-empty"});
+        parse_args(argv, {"from", "to", "interval", "health-file", "check-health", "max-age"},
+                   {"watch", "dry-run", "allow-empty"});
     if (args.help) {
         std::cout << kHelp;
         return kExitOk;
@@ -413,11 +509,18 @@ int sync_profiles_command(const std::vector<std::string>& argv) {
         throw UsageError("unexpected argument \"" + args.positionals[0] + "\"");
     }
     if (!args.command.empty()) throw UsageError("takes no command after --");
+    if (args.value("check-health")) return check_health_command(args);
+    if (args.value("max-age")) throw UsageError("--max-age needs --check-health");
     const fs::path from = args.required("from");
     const fs::path to = args.required("to");
     if (from.empty() || to.empty()) throw UsageError("--from and --to must not be empty");
     const bool watch = args.flag("watch");
     if (args.value("interval") && !watch) throw UsageError("--interval needs --watch");
+    const fs::path health_file = args.value("health-file").value_or("");
+    if (args.value("health-file") && !watch) throw UsageError("--health-file needs --watch");
+    if (args.value("health-file") && health_file.empty()) {
+        throw UsageError("--health-file needs a file name");
+    }
     if (watch && args.flag("dry-run")) throw UsageError("--dry-run cannot be used with --watch");
     const int interval =
         args.value("interval") ? parse_interval(*args.value("interval")) : kDefaultIntervalSeconds;
@@ -431,10 +534,19 @@ int sync_profiles_command(const std::vector<std::string>& argv) {
                          " must not be inside one another");
     }
 
+    if (!health_file.empty()) {
+        // Under --from, every write would be a catalog change, and each sync another write.
+        const fs::path real_health = fs::weakly_canonical(fs::absolute(health_file, error), error);
+        if (is_within(real_health, real_from) || is_within(real_health, real_to)) {
+            throw UsageError("--health-file " + health_file.string() +
+                             " must not be inside --from or --to");
+        }
+    }
+
     io::SyncOptions options;
     options.dry_run = args.flag("dry-run");
     options.allow_empty = args.flag("allow-empty");
-    if (watch) return Watcher(from, to, options, interval).run();
+    if (watch) return Watcher(from, to, options, interval, health_file).run();
 
     const io::SyncReport report = io::sync_profiles(from, to, options);
     print_report(report, from, to);

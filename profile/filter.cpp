@@ -3,9 +3,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <set>
+#include <tuple>
 #include <utility>
 
 namespace seccomp_gate::profile {
@@ -14,30 +17,33 @@ namespace {
 struct NamedArch {
     std::string_view name;
     std::uint32_t token;
+    bool big_endian;
 };
 
 // The architecture names of the runtime format (OCI runtime-spec `LinuxSeccomp.architectures`),
-// each with libseccomp's token. These are all the architectures libseccomp 2.5.4 knows.
+// each with libseccomp's token and byte order. These are all the architectures libseccomp 2.5.4
+// knows. libseccomp keeps the byte order to itself; a unit test checks this table against it
+// (it refuses to put architectures of different byte orders in one filter).
 constexpr std::array<NamedArch, 19> kArchitectures{{
-    {"SCMP_ARCH_X86", SCMP_ARCH_X86},
-    {"SCMP_ARCH_X86_64", SCMP_ARCH_X86_64},
-    {"SCMP_ARCH_X32", SCMP_ARCH_X32},
-    {"SCMP_ARCH_ARM", SCMP_ARCH_ARM},
-    {"SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64},
-    {"SCMP_ARCH_MIPS", SCMP_ARCH_MIPS},
-    {"SCMP_ARCH_MIPS64", SCMP_ARCH_MIPS64},
-    {"SCMP_ARCH_MIPS64N32", SCMP_ARCH_MIPS64N32},
-    {"SCMP_ARCH_MIPSEL", SCMP_ARCH_MIPSEL},
-    {"SCMP_ARCH_MIPSEL64", SCMP_ARCH_MIPSEL64},
-    {"SCMP_ARCH_MIPSEL64N32", SCMP_ARCH_MIPSEL64N32},
-    {"SCMP_ARCH_PPC", SCMP_ARCH_PPC},
-    {"SCMP_ARCH_PPC64", SCMP_ARCH_PPC64},
-    {"SCMP_ARCH_PPC64LE", SCMP_ARCH_PPC64LE},
-    {"SCMP_ARCH_S390", SCMP_ARCH_S390},
-    {"SCMP_ARCH_S390X", SCMP_ARCH_S390X},
-    {"SCMP_ARCH_PARISC", SCMP_ARCH_PARISC},
-    {"SCMP_ARCH_PARISC64", SCMP_ARCH_PARISC64},
-    {"SCMP_ARCH_RISCV64", SCMP_ARCH_RISCV64},
+    {"SCMP_ARCH_X86", SCMP_ARCH_X86, false},
+    {"SCMP_ARCH_X86_64", SCMP_ARCH_X86_64, false},
+    {"SCMP_ARCH_X32", SCMP_ARCH_X32, false},
+    {"SCMP_ARCH_ARM", SCMP_ARCH_ARM, false},
+    {"SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64, false},
+    {"SCMP_ARCH_MIPS", SCMP_ARCH_MIPS, true},
+    {"SCMP_ARCH_MIPS64", SCMP_ARCH_MIPS64, true},
+    {"SCMP_ARCH_MIPS64N32", SCMP_ARCH_MIPS64N32, true},
+    {"SCMP_ARCH_MIPSEL", SCMP_ARCH_MIPSEL, false},
+    {"SCMP_ARCH_MIPSEL64", SCMP_ARCH_MIPSEL64, false},
+    {"SCMP_ARCH_MIPSEL64N32", SCMP_ARCH_MIPSEL64N32, false},
+    {"SCMP_ARCH_PPC", SCMP_ARCH_PPC, true},
+    {"SCMP_ARCH_PPC64", SCMP_ARCH_PPC64, true},
+    {"SCMP_ARCH_PPC64LE", SCMP_ARCH_PPC64LE, false},
+    {"SCMP_ARCH_S390", SCMP_ARCH_S390, true},
+    {"SCMP_ARCH_S390X", SCMP_ARCH_S390X, true},
+    {"SCMP_ARCH_PARISC", SCMP_ARCH_PARISC, true},
+    {"SCMP_ARCH_PARISC64", SCMP_ARCH_PARISC64, true},
+    {"SCMP_ARCH_RISCV64", SCMP_ARCH_RISCV64, false},
 }};
 
 struct NamedOp {
@@ -58,8 +64,26 @@ constexpr std::array<NamedOp, 7> kOperators{{
 // runc's default when ERRNO or TRACE come without errnoRet.
 constexpr std::uint32_t kDefaultErrno = EPERM;
 
+// runc (libcontainer/seccomp) sets SCMP_FLTATR_CTL_OPTIMIZE to 2 above this many entries.
+constexpr std::size_t kRuncBinaryTreeAbove = 32;
+
 // libseccomp returns -errno.
 std::string rc_text(int rc) { return std::strerror(-rc); }
+
+// The libseccomp calls a filter is made of, each made once: runc makes the same call again for
+// every repeated name or rule, which libseccomp takes as a no-op but pays for (its rule database
+// grows more expensive with every call: 20 000 repeats of "read" took 3 s). Keyed by system call
+// number, action and conditions.
+using RuleKey = std::tuple<int, std::uint32_t, std::vector<std::array<std::uint64_t, 4>>>;
+
+RuleKey rule_key(int number, std::uint32_t action, std::span<const scmp_arg_cmp> conditions) {
+    std::vector<std::array<std::uint64_t, 4>> parts;
+    parts.reserve(conditions.size());
+    for (const scmp_arg_cmp& c : conditions) {
+        parts.push_back({c.arg, static_cast<std::uint64_t>(c.op), c.datum_a, c.datum_b});
+    }
+    return {number, action, std::move(parts)};
+}
 
 // Adds one syscalls[] entry the way runc does: every name resolved on the native architecture
 // (libseccomp translates the number to each architecture of the filter by name; names that exist
@@ -68,7 +92,7 @@ std::string rc_text(int rc) { return std::strerror(-rc); }
 // (libseccomp refuses them with EACCES; runc drops them), and conditions on the same argument
 // index split into one rule each (OR), since libseccomp allows one condition per argument.
 FilterError add_rule(scmp_filter_ctx ctx, const SyscallRule& rule, std::size_t rule_index,
-                     std::uint32_t default_action) {
+                     std::uint32_t default_action, std::set<RuleKey>& added) {
     const std::string where = "syscalls[" + std::to_string(rule_index) + "]";
     const auto action = action_value(rule.action, rule.errno_ret);
     if (!action) return {where + ".action", "\"" + rule.action + "\" is not a seccomp action"};
@@ -93,26 +117,48 @@ FilterError add_rule(scmp_filter_ctx ctx, const SyscallRule& rule, std::size_t r
         const std::string& name = rule.names[n];
         const int number = seccomp_syscall_resolve_name(name.c_str());
         if (number == __NR_SCMP_ERROR) continue;  // unknown everywhere: runc skips it
-        const auto refused = [&](int rc) {
+        const auto add = [&](std::span<const scmp_arg_cmp> with) -> FilterError {
+            if (!added.insert(rule_key(number, *action, with)).second) return {};
+            const int rc =
+                seccomp_rule_add_array(ctx, *action, number, static_cast<unsigned>(with.size()),
+                                       with.empty() ? nullptr : with.data());
+            if (rc >= 0) return {};
             const std::string why =
                 rc == -EEXIST ? "an earlier rule has the same conditions and another action"
                               : rc_text(rc);
-            return FilterError{where + ".names[" + std::to_string(n) + "]",
-                               "libseccomp refused the rule for \"" + name + "\" (" + why + ")"};
+            return {where + ".names[" + std::to_string(n) + "]",
+                    "libseccomp refused the rule for \"" + name + "\" (" + why + ")"};
         };
         if (repeated_index) {
             for (const scmp_arg_cmp& condition : conditions) {
-                const int rc = seccomp_rule_add_array(ctx, *action, number, 1, &condition);
-                if (rc < 0) return refused(rc);
+                FilterError failure = add(std::span(&condition, 1));
+                if (!failure.field.empty()) return failure;
             }
         } else {
-            const int rc = seccomp_rule_add_array(ctx, *action, number,
-                                                  static_cast<unsigned>(conditions.size()),
-                                                  conditions.empty() ? nullptr : conditions.data());
-            if (rc < 0) return refused(rc);
+            FilterError failure = add(conditions);
+            if (!failure.field.empty()) return failure;
         }
     }
     return {};
+}
+
+std::string_view byte_order(std::uint32_t token) {
+    return big_endian(token) ? "big-endian" : "little-endian";
+}
+
+// libseccomp's refusal of an architecture, explained: EDOM is its answer to a byte order other
+// than the filter's.
+std::string arch_refused(std::uint32_t arch, int rc, std::uint32_t first, bool first_is_native) {
+    const std::string name(arch_name(arch));
+    if (rc == -EDOM && big_endian(arch) != big_endian(first)) {
+        return "\"" + name + "\" is " + std::string(byte_order(arch)) + " and " +
+               std::string(arch_name(first)) +
+               (first_is_native ? " (this machine's architecture, always in the filter)" : "") +
+               " is " + std::string(byte_order(first)) +
+               ": a seccomp filter has one byte order, libseccomp refuses to mix them (" +
+               rc_text(rc) + ")";
+    }
+    return "libseccomp refused \"" + name + "\" (" + rc_text(rc) + ")";
 }
 
 }  // namespace
@@ -161,6 +207,13 @@ std::string_view arch_name(std::uint32_t token) {
     return {};
 }
 
+bool big_endian(std::uint32_t token) {
+    for (const auto& arch : kArchitectures) {
+        if (arch.token == token) return arch.big_endian;
+    }
+    return false;
+}
+
 std::vector<std::uint32_t> known_architectures() {
     std::vector<std::uint32_t> tokens;
     for (const auto& arch : kArchitectures) tokens.push_back(arch.token);
@@ -189,24 +242,38 @@ Filter build_filter_for(const Profile& profile, std::span<const std::uint32_t> a
         return {};
     }
     const std::uint32_t native = seccomp_arch_native();
-    bool native_wanted = keep_native;
-    for (const std::uint32_t arch : arches) {
-        if (arch == native) {
-            native_wanted = true;
-            continue;
-        }
-        const int rc = seccomp_arch_add(filter.get(), arch);
-        if (rc < 0 && rc != -EEXIST) {
-            error = {"architectures", "libseccomp refused \"" + std::string(arch_name(arch)) +
-                                          "\" (" + rc_text(rc) + ")"};
-            return {};
-        }
-    }
-    if (!native_wanted) {
+    const bool native_wanted =
+        keep_native || std::find(arches.begin(), arches.end(), native) != arches.end();
+    // Without the native architecture, it leaves first: libseccomp refuses an architecture whose
+    // byte order differs from the filter's, and the filter for s390x is still built on x86_64.
+    if (!native_wanted && !arches.empty()) {
         const int rc = seccomp_arch_remove(filter.get(), SCMP_ARCH_NATIVE);
         if (rc < 0) {
             error = {"architectures",
                      "libseccomp could not drop the native architecture (" + rc_text(rc) + ")"};
+            return {};
+        }
+    }
+    std::optional<std::uint32_t> first;
+    if (native_wanted) first = native;
+    for (const std::uint32_t arch : arches) {
+        if (arch == native) continue;
+        const int rc = seccomp_arch_add(filter.get(), arch);
+        if (rc < 0 && rc != -EEXIST) {
+            error = {"architectures", arch_refused(arch, rc, first.value_or(arch), native_wanted)};
+            return {};
+        }
+        if (!first) first = arch;
+    }
+    // runc turns libseccomp's binary tree on above 32 system call entries (one per name); it
+    // changes the program, and so its length, which the kernel limits.
+    std::size_t entries = 0;
+    for (const auto& rule : profile.syscalls) entries += rule.names.size();
+    if (entries > kRuncBinaryTreeAbove) {
+        const int rc = seccomp_attr_set(filter.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
+        if (rc < 0) {
+            error = {"syscalls",
+                     "libseccomp refused the binary tree optimization (" + rc_text(rc) + ")"};
             return {};
         }
     }
@@ -228,8 +295,9 @@ Filter build_filter_for(const Profile& profile, std::span<const std::uint32_t> a
             return {};
         }
     }
+    std::set<RuleKey> added;
     for (std::size_t i = 0; i < profile.syscalls.size(); ++i) {
-        error = add_rule(filter.get(), profile.syscalls[i], i, *default_action);
+        error = add_rule(filter.get(), profile.syscalls[i], i, *default_action, added);
         if (!error.field.empty()) return {};
     }
     return filter;

@@ -1,5 +1,6 @@
 #include "profile/lint.h"
 
+#include <linux/filter.h>
 #include <seccomp.h>
 
 #include <algorithm>
@@ -8,6 +9,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "profile/filter.h"
@@ -21,8 +24,8 @@ using Json = nlohmann::ordered_json;
 constexpr auto kChecks = std::to_array<LintCheck>({
     {"json", Severity::kError, "the file is not valid JSON"},
     {"schema", Severity::kError,
-     "a field of the runtime format is missing, misspelt or of the wrong type (errnoRet 0 to "
-     "4095)"},
+     "a field of the runtime format is missing, misspelt, of the wrong type (errnoRet 0 to "
+     "4095) or given twice"},
     {"unknown-action", Severity::kError, "an action libseccomp does not have"},
     {"unknown-architecture", Severity::kError, "an architecture libseccomp does not have"},
     {"unknown-flag", Severity::kError, "a filter flag runc does not support"},
@@ -34,11 +37,21 @@ constexpr auto kChecks = std::to_array<LintCheck>({
     {"arg-op", Severity::kError, "an argument condition with an unknown operator"},
     {"empty-names", Severity::kError, "a syscalls[] rule that names no system call"},
     {"unknown-syscall", Severity::kError,
-     "a system call name unknown on every architecture the profile lists"},
+     "a system call name libseccomp knows on no architecture at all (a typo)"},
     {"contradictory-rules", Severity::kError,
      "the same system call in two rules without arguments, with different actions"},
+    {"too-large", Severity::kError,
+     "more argument conditions, times architectures, than the linter compiles (1024)"},
     {"compile", Severity::kError,
-     "libseccomp cannot build or compile the BPF filter for one of the profile's architectures"},
+     "libseccomp cannot build the BPF filter (architectures of both byte orders, a rule it "
+     "refuses), or the program is longer than the kernel loads (4096 instructions)"},
+    {"syscall-not-on-architectures", Severity::kWarning,
+     "a system call that exists only on architectures the profile does not list: skipped"},
+    {"repeated-arg-index", Severity::kWarning,
+     "two conditions of one rule on the same argument: runc makes them alternatives (OR)"},
+    {"other-byte-order", Severity::kWarning,
+     "the architectures are all of the other byte order than this machine's: only such nodes "
+     "build the filter"},
     {"permissive-default", Severity::kWarning,
      "defaultAction SCMP_ACT_ALLOW or SCMP_ACT_LOG: the profile blocks only what it lists"},
     {"dangerous-syscall", Severity::kWarning,
@@ -127,22 +140,165 @@ constexpr std::uint64_t kMaxErrno = 4095;
 constexpr std::uint64_t kArgumentCount = 6;
 constexpr std::size_t kShownValueLength = 60;
 constexpr std::size_t kListedDangerous = 6;
+constexpr std::size_t kBpfInstructionBytes = sizeof(sock_filter);
+
+// Appends `value` compactly to `text`, and stops once `text` is longer than a message shows: a
+// large or deep value is never walked whole (nlohmann's dump recurses as deep as the value goes,
+// and [[[...]]] 200 000 deep, a 400 kB file, overflowed the stack). Each level adds a character
+// before it goes deeper, so this recursion ends within kShownValueLength levels.
+void render(const Json& value, std::string& text) {
+    if (text.size() > kShownValueLength) return;
+    if (value.is_array()) {
+        text += '[';
+        for (auto item = value.begin(); item != value.end(); ++item) {
+            if (text.size() > kShownValueLength) return;
+            if (item != value.begin()) text += ',';
+            render(*item, text);
+        }
+        text += ']';
+    } else if (value.is_object()) {
+        text += '{';
+        for (auto item = value.begin(); item != value.end(); ++item) {
+            if (text.size() > kShownValueLength) return;
+            if (item != value.begin()) text += ',';
+            text += Json(item.key()).dump(-1, ' ', false, Json::error_handler_t::replace) + ':';
+            render(item.value(), text);
+        }
+        text += '}';
+    } else {
+        text += value.dump(-1, ' ', false, Json::error_handler_t::replace);
+    }
+}
 
 // A JSON value as the message shows it: compact, and cut short.
 std::string shown(const Json& value) {
-    std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
+    std::string text;
+    render(value, text);
     if (text.size() > kShownValueLength) text = text.substr(0, kShownValueLength) + "...";
     return text;
 }
 
 std::string json_quoted(std::string_view text) { return shown(Json(std::string(text))); }
 
-std::string type_name(const Json& value) {
-    if (value.is_number_unsigned()) return "a number";
-    if (value.is_number_integer()) return "a negative number";
-    if (value.is_number_float()) return "a non-integer number";
-    return value.type_name();
-}
+// Builds the document with nlohmann's SAX parser rather than its DOM parser, for three things the
+// DOM parser loses or makes slow:
+// - a key given twice in one object: the DOM parser silently keeps the last, and JSON parsers
+//   disagree on which one counts (RFC 8259 section 4), so the webhook could judge one profile
+//   and a node enforce another;
+// - the text of a number that is not a 64-bit integer (18446744073709551616 would otherwise be
+//   shown as 1.8446744073709552e+19);
+// - time: ordered_json's insertion searches an object's keys so far (a 1 MB object of 80 000
+//   keys took 5 s); this builder appends, and finds duplicates with a hash set.
+class JsonBuilder final : public nlohmann::json_sax<Json> {
+  public:
+    struct Duplicate {
+        std::string field;  // "syscalls[0].action"
+    };
+
+    Json document;
+    std::vector<Duplicate> duplicates;                          // the first kNamedDuplicates
+    std::size_t more_duplicates = 0;                            // and how many more
+    std::unordered_map<std::string, std::string> number_texts;  // field -> the number as written
+    std::string parse_error_text;                               // nlohmann's message
+
+    bool null() override { return add(Json(nullptr)); }
+    bool boolean(bool value) override { return add(Json(value)); }
+    bool number_integer(number_integer_t value) override { return add(Json(value)); }
+    bool number_unsigned(number_unsigned_t value) override { return add(Json(value)); }
+    bool number_float(number_float_t value, const string_t& text) override {
+        // Only where the runtime format has numbers (syscalls[].args[].value is 5 deep): a path
+        // costs its depth, and a hostile document is 1 MB of deep floats.
+        if (frames_.size() <= kNumberDepth) number_texts.emplace(path(), text);
+        return add(Json(value));
+    }
+    bool string(string_t& value) override { return add(Json(std::move(value))); }
+    bool binary(binary_t& value) override { return add(Json::binary(std::move(value))); }
+    bool start_object(std::size_t /*elements*/) override { return open(Json::object()); }
+    bool key(string_t& key) override {
+        Frame& top = frames_.back();
+        top.key = key;
+        if (!top.keys.insert(std::move(key)).second) {
+            // Named up to a few: a path costs its depth (a 1 MB document of 80 000 duplicates
+            // 60 000 objects deep would need 10 GB of paths).
+            if (duplicates.size() < kNamedDuplicates) {
+                duplicates.push_back({path()});
+            } else {
+                ++more_duplicates;
+            }
+        }
+        return true;
+    }
+    bool end_object() override { return close(); }
+    bool start_array(std::size_t /*elements*/) override { return open(Json::array()); }
+    bool end_array() override { return close(); }
+    bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
+                     const nlohmann::detail::exception& error) override {
+        parse_error_text = error.what();
+        return false;
+    }
+
+  private:
+    static constexpr std::size_t kNumberDepth = 5;
+    static constexpr std::size_t kNamedDuplicates = 20;
+
+    struct Frame {
+        Json* value;  // stays valid: only the innermost open container grows
+        std::string key;
+        std::unordered_set<std::string> keys;
+    };
+
+    Json* place(Json value) {
+        if (frames_.empty()) {
+            document = std::move(value);
+            return &document;
+        }
+        Frame& top = frames_.back();
+        if (top.value->is_array()) {
+            auto& items = top.value->get_ref<Json::array_t&>();
+            items.push_back(std::move(value));
+            return &items.back();
+        }
+        // ordered_map is a vector of pairs: append without its linear key search (and keep a
+        // duplicate key too, so that both values are checked).
+        Json::object_t::Container& items = top.value->get_ref<Json::object_t&>();
+        items.emplace_back(top.key, std::move(value));
+        return &items.back().second;
+    }
+    bool add(Json value) {
+        place(std::move(value));
+        return true;
+    }
+    bool open(Json container) {
+        Json* placed = place(std::move(container));
+        frames_.push_back({placed, {}, {}});
+        return true;
+    }
+    bool close() {
+        frames_.pop_back();
+        return true;
+    }
+
+    // The field the next value goes to, named as the linter names fields:
+    // "syscalls[3].args[0].value".
+    std::string path() const {
+        std::string text;
+        for (std::size_t i = 0; i < frames_.size(); ++i) {
+            const Frame& frame = frames_[i];
+            if (frame.value->is_array()) {
+                // An enclosing array's open element is its last; the innermost array's next
+                // element is the one being added.
+                const std::size_t size = frame.value->size();
+                text += "[" + std::to_string(i + 1 == frames_.size() ? size : size - 1) + "]";
+            } else {
+                if (!text.empty()) text += '.';
+                text += frame.key;
+            }
+        }
+        return text;
+    }
+
+    std::vector<Frame> frames_;
+};
 
 bool is_allow(std::string_view action) {
     return action == "SCMP_ACT_ALLOW" || action == "SCMP_ACT_LOG";
@@ -197,10 +353,21 @@ class Linter {
                            [](const LintFinding& f) { return f.severity == Severity::kError; });
     }
 
+    // A value as messages show it: a number as the file writes it, anything else compact.
+    std::string shown_at(const Json& value, const std::string& field) const;
+    // "a number", "a negative number", "string", ...
+    std::string type_name(const Json& value, const std::string& field) const;
+    std::string described(const Json& value, const std::string& field) const {
+        return type_name(value, field) + " " + shown_at(value, field);
+    }
+    // Whether a number that nlohmann could only store as a double was written as an integer
+    // (one that does not fit 64 bits).
+    bool integer_out_of_range(const Json& value, const std::string& field) const;
+
     // Decoding: the runtime format's schema, plus the checks that need the raw document.
     void decode(const Json& document, Profile& profile);
     void decode_rule(const Json& entry, std::size_t index, SyscallRule& rule);
-    void decode_arg(const Json& arg, const std::string& where, ArgRule& rule);
+    bool decode_arg(const Json& arg, const std::string& where, ArgRule& rule);
     std::optional<std::string> string_field(const Json& value, const std::string& field);
     std::optional<std::uint32_t> errno_field(const Json& value, const std::string& field);
     std::optional<std::uint64_t> u64_field(const Json& value, const std::string& field);
@@ -211,18 +378,73 @@ class Linter {
     void check_semantics(const Profile& profile);
     void check_unknown_syscalls(const Profile& profile);
     void check_contradictions(const Profile& profile);
-    void check_compiles(const Profile& profile);
+    // Returns false when the architectures mix byte orders (no filter can hold them).
+    bool check_byte_order(const Profile& profile, const std::vector<std::uint32_t>& arches);
+    void check_size(const Profile& profile, std::size_t architectures);
+    void check_compiles(const Profile& profile, const std::vector<std::uint32_t>& arches);
     void check_permissive(const Profile& profile);
     void check_dangerous(const Profile& profile);
     void check_exit(const Profile& profile);
 
     std::vector<LintFinding> findings_;
     bool schema_ok_ = true;
+    std::unordered_map<std::string, std::string> number_texts_;  // from JsonBuilder
 };
+
+// The keys of the runtime format that a JSON null leaves unset: containerd decodes profiles with
+// Go's encoding/json, for which null is "no value" (pointers and lists stay nil, strings and
+// numbers keep their zero value), the same as an absent key. Keys that are then required are
+// still reported as missing.
+constexpr std::array<std::string_view, 8> kProfileKeys{
+    "defaultAction", "defaultErrnoRet",  "architectures", "flags",
+    "listenerPath",  "listenerMetadata", "syscalls",      "comment"};
+constexpr std::array<std::string_view, 5> kRuleKeys{"names", "action", "errnoRet", "args",
+                                                    "comment"};
+constexpr std::array<std::string_view, 4> kArgKeys{"index", "value", "valueTwo", "op"};
+
+template <std::size_t N>
+bool null_known_key(const std::array<std::string_view, N>& keys, const std::string& key,
+                    const Json& value) {
+    return value.is_null() && std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
+// Present with a value (a null is as good as absent).
+bool has_value(const Json& object, std::string_view key) {
+    const auto found = object.find(key);
+    return found != object.end() && !found->is_null();
+}
+
+std::string Linter::shown_at(const Json& value, const std::string& field) const {
+    if (value.is_number_float()) {
+        const auto text = number_texts_.find(field);
+        if (text != number_texts_.end()) {
+            return text->second.size() > kShownValueLength
+                       ? text->second.substr(0, kShownValueLength) + "..."
+                       : text->second;
+        }
+    }
+    return shown(value);
+}
+
+bool Linter::integer_out_of_range(const Json& value, const std::string& field) const {
+    if (!value.is_number_float()) return false;
+    const auto text = number_texts_.find(field);
+    return text != number_texts_.end() && text->second.find_first_of(".eE") == std::string::npos;
+}
+
+std::string Linter::type_name(const Json& value, const std::string& field) const {
+    if (value.is_number_unsigned()) return "a number";
+    if (value.is_number_integer()) return "a negative number";
+    if (value.is_number_float()) {
+        if (!integer_out_of_range(value, field)) return "a non-integer number";
+        return value.get<double>() < 0 ? "a negative number" : "a number";
+    }
+    return value.type_name();
+}
 
 std::optional<std::string> Linter::string_field(const Json& value, const std::string& field) {
     if (value.is_string()) return value.get<std::string>();
-    schema(field, "must be a string, not " + type_name(value) + " " + shown(value));
+    schema(field, "must be a string, not " + described(value, field));
     return std::nullopt;
 }
 
@@ -230,14 +452,18 @@ std::optional<std::uint32_t> Linter::errno_field(const Json& value, const std::s
     if (value.is_number_unsigned() && value.get<std::uint64_t>() <= kMaxErrno) {
         return static_cast<std::uint32_t>(value.get<std::uint64_t>());
     }
-    schema(field, "must be an errno number from 0 to 4095, not " + shown(value));
+    schema(field, "must be an errno number from 0 to 4095, not " + shown_at(value, field));
     return std::nullopt;
 }
 
 std::optional<std::uint64_t> Linter::u64_field(const Json& value, const std::string& field) {
     if (value.is_number_unsigned()) return value.get<std::uint64_t>();
-    schema(field,
-           "must be an integer from 0 to 2^64-1, not " + type_name(value) + " " + shown(value));
+    if (integer_out_of_range(value, field) && value.get<double>() > 0) {
+        schema(field, "is out of range: " + shown_at(value, field) +
+                          " does not fit 64 bits (an argument is 0 to 2^64-1)");
+    } else {
+        schema(field, "must be an integer from 0 to 2^64-1, not " + described(value, field));
+    }
     return std::nullopt;
 }
 
@@ -245,7 +471,7 @@ std::vector<std::string> Linter::string_list(const Json& value, const std::strin
     std::vector<std::string> items;
     if (value.is_null()) return items;
     if (!value.is_array()) {
-        schema(field, "must be a list of strings, not " + type_name(value) + " " + shown(value));
+        schema(field, "must be a list of strings, not " + described(value, field));
         return items;
     }
     for (std::size_t i = 0; i < value.size(); ++i) {
@@ -279,10 +505,11 @@ void Linter::docker_key(const std::string& field, std::string_view key, const Js
 
 void Linter::decode(const Json& document, Profile& profile) {
     if (!document.is_object()) {
-        schema("", "a profile must be a JSON object, not " + type_name(document));
+        schema("", "a profile must be a JSON object, not " + type_name(document, ""));
         return;
     }
     for (const auto& [key, value] : document.items()) {
+        if (null_known_key(kProfileKeys, key, value)) continue;
         if (key == "defaultAction") {
             const auto action = string_field(value, key);
             if (!action) continue;
@@ -327,9 +554,8 @@ void Linter::decode(const Json& document, Profile& profile) {
         } else if (key == "archMap") {
             docker_key(key, key, value);
         } else if (key == "syscalls") {
-            if (value.is_null()) continue;
             if (!value.is_array()) {
-                schema(key, "must be a list of rules, not " + type_name(value));
+                schema(key, "must be a list of rules, not " + type_name(value, key));
                 continue;
             }
             profile.syscalls.resize(value.size());
@@ -340,7 +566,7 @@ void Linter::decode(const Json& document, Profile& profile) {
             schema(key, "unknown field " + json_quoted(key) + " (not in the runtime format)");
         }
     }
-    if (!document.contains("defaultAction")) schema("defaultAction", "is required");
+    if (!has_value(document, "defaultAction")) schema("defaultAction", "is required");
 
     if (profile.default_errno_ret && !profile.default_action.empty() &&
         !takes_errno(profile.default_action)) {
@@ -355,14 +581,14 @@ void Linter::decode(const Json& document, Profile& profile) {
 void Linter::decode_rule(const Json& entry, std::size_t index, SyscallRule& rule) {
     const std::string where = rule_field(index);
     if (!entry.is_object()) {
-        schema(where, "must be an object, not " + type_name(entry) + " " + shown(entry));
+        schema(where, "must be an object, not " + described(entry, where));
         return;
     }
     bool has_name = false;
     for (const auto& [key, value] : entry.items()) {
         const std::string field = where + "." + key;
+        if (null_known_key(kRuleKeys, key, value)) continue;
         if (key == "names") {
-            if (value.is_null()) continue;
             rule.names = string_list(value, field);
             if (value.is_array() && value.empty()) {
                 error("empty-names", field, "is empty: the rule applies to no system call");
@@ -382,14 +608,31 @@ void Linter::decode_rule(const Json& entry, std::size_t index, SyscallRule& rule
         } else if (key == "errnoRet") {
             rule.errno_ret = errno_field(value, field);
         } else if (key == "args") {
-            if (value.is_null()) continue;
             if (!value.is_array()) {
-                schema(field, "must be a list of argument conditions, not " + type_name(value));
+                schema(field,
+                       "must be a list of argument conditions, not " + type_name(value, field));
                 continue;
             }
             rule.args.resize(value.size());
+            // The first condition on each argument index, for repeated-arg-index.
+            std::array<std::optional<std::size_t>, kArgumentCount> first_on{};
+            bool repeat_reported = false;
             for (std::size_t a = 0; a < value.size(); ++a) {
-                decode_arg(value[a], field + "[" + std::to_string(a) + "]", rule.args[a]);
+                const std::string arg_field = field + "[" + std::to_string(a) + "]";
+                if (!decode_arg(value[a], arg_field, rule.args[a])) continue;
+                auto& first = first_on.at(rule.args[a].index);
+                if (!first) {
+                    first = a;
+                } else if (!repeat_reported) {
+                    repeat_reported = true;
+                    warn("repeated-arg-index", arg_field + ".index",
+                         "argument " + std::to_string(rule.args[a].index) +
+                             " is already tested by args[" + std::to_string(*first) +
+                             "]: runc then adds each of this rule's " +
+                             std::to_string(value.size()) +
+                             " conditions as a rule of its own, so the action applies when any "
+                             "one of them holds (OR), not only when all do (AND)");
+                }
             }
         } else if (key == "comment") {
             string_field(value, field);
@@ -400,9 +643,8 @@ void Linter::decode_rule(const Json& entry, std::size_t index, SyscallRule& rule
             schema(field, "unknown field " + json_quoted(key) + " (not in the runtime format)");
         }
     }
-    if (!entry.contains("action")) schema(where + ".action", "is required");
-    const auto names = entry.find("names");
-    if ((names == entry.end() || names->is_null()) && !has_name) {
+    if (!has_value(entry, "action")) schema(where + ".action", "is required");
+    if (!has_value(entry, "names") && !has_name) {
         error("empty-names", where, "has no \"names\": the rule applies to no system call");
     }
 
@@ -413,24 +655,28 @@ void Linter::decode_rule(const Json& entry, std::size_t index, SyscallRule& rule
     }
 }
 
-void Linter::decode_arg(const Json& arg, const std::string& where, ArgRule& rule) {
+// Returns whether the condition has a valid index (rule.index is then set).
+bool Linter::decode_arg(const Json& arg, const std::string& where, ArgRule& rule) {
     if (!arg.is_object()) {
-        schema(where, "must be an object, not " + type_name(arg) + " " + shown(arg));
-        return;
+        schema(where, "must be an object, not " + described(arg, where));
+        return false;
     }
+    bool index_ok = false;
     for (const auto& [key, value] : arg.items()) {
         const std::string field = where + "." + key;
+        if (null_known_key(kArgKeys, key, value)) continue;
         if (key == "index") {
             if (!value.is_number()) {
-                schema(field, "must be a number, not " + type_name(value) + " " + shown(value));
+                schema(field, "must be a number, not " + described(value, field));
             } else if (!value.is_number_unsigned() ||
                        value.get<std::uint64_t>() >= kArgumentCount) {
                 error("arg-index", field,
-                      shown(value) +
+                      shown_at(value, field) +
                           " is not an argument index: system calls have arguments 0 "
                           "to 5");
             } else {
                 rule.index = static_cast<unsigned>(value.get<std::uint64_t>());
+                index_ok = true;
             }
         } else if (key == "value") {
             rule.value = u64_field(value, field).value_or(0);
@@ -450,8 +696,21 @@ void Linter::decode_arg(const Json& arg, const std::string& where, ArgRule& rule
             schema(field, "unknown field " + json_quoted(key) + " (index, value, valueTwo, op)");
         }
     }
-    if (!arg.contains("index")) schema(where + ".index", "is required");
-    if (!arg.contains("op")) schema(where + ".op", "is required");
+    if (!has_value(arg, "index")) schema(where + ".index", "is required");
+    if (!has_value(arg, "op")) schema(where + ".op", "is required");
+    return index_ok;
+}
+
+// The listed architectures libseccomp knows, each once, in the profile's order.
+std::vector<std::uint32_t> listed_architectures(const Profile& profile) {
+    std::vector<std::uint32_t> arches;
+    for (const auto& arch : profile.architectures) {
+        if (const auto token = arch_token(arch);
+            token && std::find(arches.begin(), arches.end(), *token) == arches.end()) {
+            arches.push_back(*token);
+        }
+    }
+    return arches;
 }
 
 void Linter::check_semantics(const Profile& profile) {
@@ -473,7 +732,11 @@ void Linter::check_semantics(const Profile& profile) {
     }
     check_unknown_syscalls(profile);
     check_contradictions(profile);
-    if (!errors_so_far()) check_compiles(profile);
+    std::vector<std::uint32_t> arches = listed_architectures(profile);
+    if (arches.empty()) arches.push_back(seccomp_arch_native());
+    const bool one_byte_order = check_byte_order(profile, arches);
+    check_size(profile, arches.size());
+    if (one_byte_order && !errors_so_far()) check_compiles(profile, arches);
     check_permissive(profile);
     check_dangerous(profile);
     check_exit(profile);
@@ -487,14 +750,13 @@ void Linter::check_semantics(const Profile& profile) {
 }
 
 void Linter::check_unknown_syscalls(const Profile& profile) {
-    // The architectures a name must exist on one of: the listed ones, or (none listed) any,
-    // since the node's native architecture is not known here.
-    std::vector<std::uint32_t> listed;
-    for (const auto& arch : profile.architectures) {
-        if (const auto token = arch_token(arch)) listed.push_back(*token);
-    }
+    // A name that no architecture libseccomp knows has is a typo: runc skips it without a word,
+    // and the rule it was in loses it. A name that exists, but only on architectures the
+    // profile does not list, is normal in a profile written for several platforms (Docker's
+    // default carries _llseek, mmap2, socketcall, clock_gettime64 for 32-bit ones): runc skips
+    // it just the same, so it is only a warning in case the architecture was forgotten.
+    const std::vector<std::uint32_t> listed = listed_architectures(profile);
     const std::vector<std::uint32_t> all = known_architectures();
-    const std::vector<std::uint32_t>& judged = listed.empty() ? all : listed;
     const scmp_version* version = seccomp_version();
     const std::string library = "libseccomp " + std::to_string(version->major) + "." +
                                 std::to_string(version->minor) + "." +
@@ -503,29 +765,49 @@ void Linter::check_unknown_syscalls(const Profile& profile) {
     std::vector<std::string> listed_names;
     for (const std::uint32_t arch : listed) listed_names.emplace_back(arch_name(arch));
 
+    // Per distinct name: the architectures it exists on, listed first (empty: known nowhere).
+    struct Where {
+        bool on_listed = false;
+        std::vector<std::uint32_t> elsewhere;
+    };
+    std::unordered_map<std::string, Where> seen;
+    const auto where_is = [&](const std::string& name) -> const Where& {
+        const auto found = seen.find(name);
+        if (found != seen.end()) return found->second;
+        Where where;
+        const auto known_on = [&](std::uint32_t arch) {
+            return seccomp_syscall_resolve_name_arch(arch, name.c_str()) >= 0;
+        };
+        where.on_listed = std::any_of(listed.begin(), listed.end(), known_on);
+        if (!where.on_listed) {
+            for (const std::uint32_t arch : all) {
+                if (known_on(arch)) where.elsewhere.push_back(arch);
+            }
+        }
+        return seen.emplace(name, std::move(where)).first->second;
+    };
+
     for (std::size_t i = 0; i < profile.syscalls.size(); ++i) {
         const auto& names = profile.syscalls[i].names;
         for (std::size_t n = 0; n < names.size(); ++n) {
             if (names[n].empty()) continue;  // already a schema error
-            const auto known_on = [&](std::uint32_t arch) {
-                return seccomp_syscall_resolve_name_arch(arch, names[n].c_str()) >= 0;
-            };
-            if (std::any_of(judged.begin(), judged.end(), known_on)) continue;
-            std::string message = json_quoted(names[n]) + " is not a system call on ";
-            if (listed.empty()) {
-                message += "any architecture (" + library + ")";
-            } else {
-                message += joined(listed_names, " or ") + " (" + library + ")";
-                std::vector<std::string> elsewhere;
-                for (const std::uint32_t arch : all) {
-                    if (known_on(arch)) elsewhere.emplace_back(arch_name(arch));
-                }
-                if (!elsewhere.empty()) {
-                    message += "; it exists on " + joined(elsewhere, ", ") +
-                               ", which the profile does not list";
-                }
+            const Where& where = where_is(names[n]);
+            if (where.on_listed) continue;
+            if (where.elsewhere.empty()) {
+                error("unknown-syscall", name_field(i, n),
+                      json_quoted(names[n]) + " is not a system call on any architecture (" +
+                          library + ")");
+            } else if (!listed.empty()) {
+                const std::size_t others = where.elsewhere.size() - 1;
+                warn("syscall-not-on-architectures", name_field(i, n),
+                     json_quoted(names[n]) + " is not a system call on " +
+                         joined(listed_names, " or ") + " (" + library + "); it exists on " +
+                         std::string(arch_name(where.elsewhere.front())) +
+                         (others == 0 ? ""
+                                      : " and " + std::to_string(others) + " other architecture" +
+                                            (others == 1 ? "" : "s")) +
+                         ", which the profile does not list, so runtimes skip it");
             }
-            error("unknown-syscall", name_field(i, n), std::move(message));
         }
     }
 }
@@ -554,40 +836,137 @@ void Linter::check_contradictions(const Profile& profile) {
     }
 }
 
-void Linter::check_compiles(const Profile& profile) {
-    // One filter per listed architecture (the native one when none is listed), so that a rule
-    // that only one architecture refuses is reported with it. Failures that every architecture
-    // shares are reported once, naming them all.
-    std::vector<std::uint32_t> arches;
-    for (const auto& arch : profile.architectures) {
-        if (const auto token = arch_token(arch);
-            token && std::find(arches.begin(), arches.end(), *token) == arches.end()) {
-            arches.push_back(*token);
+bool Linter::check_byte_order(const Profile& profile, const std::vector<std::uint32_t>& arches) {
+    // libseccomp puts architectures of one byte order only in a filter (seccomp_arch_add: EDOM),
+    // and runc builds one filter with every listed architecture and the node's own: a list that
+    // mixes byte orders fails on every node. A list all of the other byte order than this
+    // machine's is a profile for other nodes (s390x, ppc64): it is compiled for them here, and
+    // fails only on nodes of this machine's byte order.
+    const auto index_of = [&](std::uint32_t token) {
+        for (std::size_t i = 0; i < profile.architectures.size(); ++i) {
+            if (arch_token(profile.architectures[i]) == token) return i;
         }
+        return std::size_t{0};
+    };
+    const auto other = std::find_if(arches.begin(), arches.end(), [&](std::uint32_t arch) {
+        return big_endian(arch) != big_endian(arches.front());
+    });
+    const auto order = [](std::uint32_t arch) {
+        return std::string(big_endian(arch) ? "big-endian" : "little-endian");
+    };
+    if (other != arches.end()) {
+        error("compile", "architectures[" + std::to_string(index_of(*other)) + "]",
+              std::string(arch_name(*other)) + " is " + order(*other) + " and " +
+                  std::string(arch_name(arches.front())) + " is " + order(arches.front()) +
+                  ": a seccomp filter has one byte order, so libseccomp cannot build one with "
+                  "both and runc fails on every node (\"error adding architecture to seccomp "
+                  "filter: numerical argument out of domain\"); keep one byte order per profile");
+        return false;
     }
-    if (arches.empty()) arches.push_back(seccomp_arch_native());
+    const std::uint32_t native = seccomp_arch_native();
+    if (big_endian(arches.front()) != big_endian(native)) {
+        warn("other-byte-order", "architectures",
+             "lists only " + order(arches.front()) + " architectures and this machine (" +
+                 std::string(arch_name(native)) + ") is " + order(native) +
+                 ": runc adds the node's own architecture to the filter, so only " +
+                 order(arches.front()) +
+                 " nodes can run containers under this profile; on others they fail to start "
+                 "(\"numerical argument out of domain\")");
+    }
+    return true;
+}
 
-    std::vector<std::pair<FilterError, std::vector<std::string>>> failures;
+void Linter::check_size(const Profile& profile, std::size_t architectures) {
+    // libseccomp's time to build and compile a filter grows faster than the square of its
+    // argument conditions, each compiled once per architecture (on a 2-core x86_64: 10 000
+    // conditions on read, 2 s for one architecture; 1 000 spread over many system calls, 5 to
+    // 19 s for 2 to 10 architectures), and the webhook and sync-profiles lint every catalog file
+    // on every reload. So a profile with more is refused without building it; by then its filter
+    // is near or over the kernel's limit anyway.
+    std::size_t conditions = 0;
+    for (const auto& rule : profile.syscalls) conditions += rule.names.size() * rule.args.size();
+    const std::size_t compiled = conditions * architectures;
+    if (compiled <= kMaxCompiledConditions) return;
+    error("too-large", "syscalls",
+          "has " + std::to_string(conditions) +
+              " argument conditions (a rule's conditions count once per name) for " +
+              std::to_string(architectures) + " architecture" + (architectures == 1 ? "" : "s") +
+              ": " + std::to_string(compiled) + " to compile, more than the " +
+              std::to_string(kMaxCompiledConditions) +
+              " the linter builds a filter for (libseccomp's time grows faster than their "
+              "square, and such a filter is near or over the kernel's limit of " +
+              std::to_string(kMaxFilterInstructions) + " BPF instructions)");
+}
+
+void Linter::check_compiles(const Profile& profile, const std::vector<std::uint32_t>& arches) {
+    // Each architecture is built alone, so that a rule only one architecture refuses is
+    // reported with it; failures that several share are reported once, naming them all. runc
+    // builds one filter with all of them, and the kernel's instruction limit applies to that one:
+    // it is built too when the programs of the architectures alone add up to more than the limit
+    // (it is never longer than their sum: it shares the default action and merges identical
+    // blocks). Only then, because libseccomp takes several times as long for one filter of
+    // several architectures as for each alone (one second, against a tenth, for 510 conditions
+    // on two).
+    const auto architectures_text = [](const std::vector<std::uint32_t>& tokens) {
+        std::vector<std::string> names;
+        for (const std::uint32_t arch : tokens) names.emplace_back(arch_name(arch));
+        return joined(names, ", ");
+    };
+    // The program's length in instructions; nullopt with `failure` set when it cannot be built.
+    const auto build = [&](std::span<const std::uint32_t> tokens,
+                           FilterError& failure) -> std::optional<std::size_t> {
+        const Filter filter = build_filter_for(profile, tokens, false, failure);
+        if (!filter) return std::nullopt;
+        std::string export_error;
+        const auto program = export_bpf(filter, export_error);
+        if (!program) {
+            failure = {"", std::move(export_error)};
+            return std::nullopt;
+        }
+        return program->size() / kBpfInstructionBytes;
+    };
+
+    std::vector<std::pair<FilterError, std::vector<std::uint32_t>>> failures;
+    std::size_t total = 0;
     for (const std::uint32_t arch : arches) {
         FilterError failure;
-        const Filter filter = build_filter_for(profile, std::span(&arch, 1), false, failure);
-        if (filter) {
-            std::string export_error;
-            if (!export_bpf(filter, export_error)) failure = {"", std::move(export_error)};
+        if (const auto length = build(std::span(&arch, 1), failure)) {
+            total += *length;
+            continue;
         }
-        if (failure.field.empty() && failure.message.empty()) continue;
         const auto same = std::find_if(failures.begin(), failures.end(), [&](const auto& f) {
             return f.first.field == failure.field && f.first.message == failure.message;
         });
         if (same != failures.end()) {
-            same->second.emplace_back(arch_name(arch));
+            same->second.push_back(arch);
         } else {
-            failures.push_back({std::move(failure), {std::string(arch_name(arch))}});
+            failures.push_back({std::move(failure), {arch}});
         }
     }
     for (auto& [failure, on] : failures) {
         error("compile", failure.field,
-              "no filter for " + joined(on, ", ") + ": " + failure.message);
+              "no filter for " + architectures_text(on) + ": " + failure.message);
+    }
+    if (!failures.empty() || total <= kMaxFilterInstructions) return;
+
+    std::size_t length = total;  // one architecture: its filter is runc's
+    if (arches.size() > 1) {
+        FilterError failure;
+        const auto together = build(arches, failure);
+        if (!together) {
+            error("compile", failure.field,
+                  "no filter for " + architectures_text(arches) + " together: " + failure.message);
+            return;
+        }
+        length = *together;
+    }
+    if (length > kMaxFilterInstructions) {
+        error("compile", "syscalls",
+              "the filter for " + architectures_text(arches) + " is " + std::to_string(length) +
+                  " BPF instructions long; the kernel loads at most " +
+                  std::to_string(kMaxFilterInstructions) +
+                  ", so runc fails to start the container (\"invalid argument\"): fewer rules "
+                  "or architectures");
     }
 }
 
@@ -670,13 +1049,11 @@ void Linter::check_exit(const Profile& profile) {
 
 LintReport Linter::run(std::string_view text) {
     LintReport report;
-    Json document;
-    try {
-        document = Json::parse(text);
-    } catch (const Json::parse_error& parse_error) {
+    JsonBuilder builder;
+    if (!Json::sax_parse(text, &builder)) {
         // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> the part
         // from "line".
-        std::string what = parse_error.what();
+        const std::string& what = builder.parse_error_text;
         const auto at = what.find("at line");
         error("json", "",
               "not valid JSON" +
@@ -684,8 +1061,19 @@ LintReport Linter::run(std::string_view text) {
         report.findings = std::move(findings_);
         return report;
     }
+    for (const auto& duplicate : builder.duplicates) {
+        schema(duplicate.field,
+               "is given twice in one object: JSON parsers disagree on which one counts (RFC "
+               "8259 section 4; containerd's takes the last, others the first or refuse the "
+               "file), so what the webhook checks may not be what a node enforces");
+    }
+    if (builder.more_duplicates > 0) {
+        schema("", "and " + std::to_string(builder.more_duplicates) +
+                       " more keys given twice in one object");
+    }
+    number_texts_ = std::move(builder.number_texts);
     Profile profile;
-    decode(document, profile);
+    decode(builder.document, profile);
     if (schema_ok_) {
         check_semantics(profile);
         report.profile = std::move(profile);

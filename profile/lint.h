@@ -41,6 +41,13 @@ struct LintReport {
     std::size_t count(Severity severity) const;
 };
 
+// The `too-large` limit: a profile whose argument conditions (each rule's conditions counted once
+// per name), times its architectures, are more than this is an error, and no filter is built for
+// it. libseccomp's time grows faster than the square of them, the webhook and sync-profiles lint
+// every catalog file on every reload, and such a filter is already near the kernel's limit of
+// 4096 instructions.
+inline constexpr std::size_t kMaxCompiledConditions = 1024;
+
 LintReport lint_profile(std::string_view json_text);
 
 // Every check id with its severity and a one-line description (help text, docs, tests).

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -112,10 +113,11 @@ UniqueFd open_directory(int root, std::string_view relative, bool create, int& e
     return current;
 }
 
+// What is at a path instead of a regular file, as a noun phrase ("replaces a symlink").
 std::string describe_kind(mode_t mode) {
     if (S_ISLNK(mode)) return "a symlink";
     if (S_ISDIR(mode)) return "a directory";
-    return "not a regular file";
+    return "a special file";
 }
 
 // What the destination holds at one path, read without following symlinks.
@@ -125,7 +127,12 @@ struct ExistingFile {
     std::string content;
     bool too_large = false;  // more than kMaxProfileBytes: content not read
     mode_t mode = 0;
-    std::string what;  // kOther: what it is instead ("a symlink", an error)
+    // kOther: what is there instead, as a noun phrase ("a symlink", "a file that cannot be read
+    // (...)"); with parent_blocked, why its directory cannot be opened.
+    std::string what;
+    // A directory on the path is a symlink, not a directory, or cannot be opened: the sync can
+    // neither see nor write the file (it never follows a symlink, and does not clear the way).
+    bool parent_blocked = false;
 };
 
 ExistingFile read_existing(int root, std::string_view path) {
@@ -136,6 +143,7 @@ ExistingFile read_existing(int root, std::string_view path) {
     if (!dir) {
         if (error != ENOENT) {
             existing.kind = ExistingFile::Kind::kOther;
+            existing.parent_blocked = true;
             existing.what = describe_open_error(error);
         }
         return existing;
@@ -145,7 +153,7 @@ ExistingFile read_existing(int root, std::string_view path) {
     if (::fstatat(dir.get(), name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno != ENOENT) {
             existing.kind = ExistingFile::Kind::kOther;
-            existing.what = errno_text(errno);
+            existing.what = "a file that cannot be examined (" + errno_text(errno) + ")";
         }
         return existing;
     }
@@ -160,7 +168,11 @@ ExistingFile read_existing(int root, std::string_view path) {
     const UniqueFd file(
         ::openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (!file || ::fstat(file.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
-        existing.what = file ? describe_kind(info.st_mode) : describe_open_error(errno);
+        // ELOOP: swapped for a symlink since the fstatat.
+        existing.what = file ? describe_kind(info.st_mode)
+                        : errno == ELOOP
+                            ? "a symlink"
+                            : "a file that cannot be opened (" + errno_text(errno) + ")";
         return existing;
     }
     existing.kind = ExistingFile::Kind::kRegular;
@@ -175,7 +187,7 @@ ExistingFile read_existing(int root, std::string_view path) {
         if (got < 0) {
             if (errno == EINTR) continue;
             existing.kind = ExistingFile::Kind::kOther;
-            existing.what = "cannot read: " + errno_text(errno);
+            existing.what = "a file that cannot be read (" + errno_text(errno) + ")";
             return existing;
         }
         if (got == 0) break;
@@ -394,6 +406,31 @@ std::size_t SyncPlan::count(SyncAction action) const {
                       [action](const PlannedChange& change) { return change.action == action; }));
 }
 
+std::size_t SyncReport::count(SyncAction action) const {
+    if (!applied || errors.empty()) return plan.count(action);
+    std::set<std::string_view> failed;
+    for (const SyncError& error : errors) failed.insert(error.path);
+    return static_cast<std::size_t>(
+        std::count_if(plan.changes.begin(), plan.changes.end(), [&](const PlannedChange& change) {
+            return change.action == action && !failed.contains(change.path);
+        }));
+}
+
+const ProfileCheck& ProfileCheckCache::check(const std::string& content) {
+    auto found = entries_.find(content);
+    if (found == entries_.end()) {
+        found = entries_.emplace(content, Entry{check_profile(content), false}).first;
+        ++checks_run_;
+    }
+    found->second.used = true;
+    return found->second.result;
+}
+
+void ProfileCheckCache::forget_unused() {
+    std::erase_if(entries_, [](const auto& entry) { return !entry.second.used; });
+    for (auto& [content, entry] : entries_) entry.used = false;
+}
+
 SyncDestination::SyncDestination(const fs::path& directory) : path_(directory) {
     fd_ = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd_ < 0 && errno == ENOENT) {
@@ -441,6 +478,11 @@ SyncDestination::~SyncDestination() {
 }
 
 std::vector<CatalogFile> read_catalog_snapshot(const fs::path& directory) {
+    // read_catalog_files would call a regular file a missing directory.
+    if (std::error_code error;
+        fs::exists(directory, error) && !fs::is_directory(directory, error)) {
+        throw ConfigError(directory.string() + ": is not a directory");
+    }
     for (int attempt = 1;; ++attempt) {
         const std::string before = data_link_target(directory);
         try {
@@ -455,26 +497,44 @@ std::vector<CatalogFile> read_catalog_snapshot(const fs::path& directory) {
     }
 }
 
-SyncPlan plan_sync(const std::vector<CatalogFile>& files, const SyncDestination& destination) {
+SyncPlan plan_sync(const std::vector<CatalogFile>& files, const SyncDestination& destination,
+                   ProfileCheckCache* cache) {
     SyncPlan plan;
     plan.catalog_files = files.size();
     const int root = destination.fd();
 
-    // The checks are the catalog's own: with an empty prefix a profile's name is its path.
-    const CatalogSnapshot catalog = build_catalog("", files);
+    // The checks are the catalog's own (build_catalog's, with an empty prefix: a profile's name
+    // is its path), step by step so that a check result can come from the cache.
+    ProfileCheckCache one_sync;
+    ProfileCheckCache& checks = cache != nullptr ? *cache : one_sync;
+    const std::size_t checks_before = checks.checks_run();
     std::map<std::string, std::string, std::less<>> rejected;
-    for (const auto& rejection : catalog.rejected()) rejected[rejection.file] = rejection.reason;
     std::map<std::string, std::string_view, std::less<>> valid;
     for (const auto& file : files) {
-        if (rejected.contains(file.relative_path)) continue;
         const auto name = clean_profile_path(file.relative_path);
-        if (!name || catalog.find(*name) == nullptr) continue;
+        if (!name) {
+            rejected[file.relative_path] = "not a usable profile path";
+            continue;
+        }
+        if (!file.read_error.empty()) {
+            rejected[file.relative_path] = file.read_error;
+            continue;
+        }
+        const ProfileCheck& check = checks.check(file.content);
+        ++plan.checked;
+        if (!check.error.empty()) {
+            rejected[file.relative_path] = check.error;
+            continue;
+        }
         if (std::string problem = reserved_name_problem(*name); !problem.empty()) {
             rejected[file.relative_path] = std::move(problem);
             continue;
         }
         valid[*name] = file.content;
     }
+    checks.forget_unused();
+    plan.check_cached = plan.checked - (checks.checks_run() - checks_before);
+    plan.checked -= plan.check_cached;
 
     LoadedState loaded = load_state(root, destination.path());
     if (!loaded.warning.empty()) plan.warnings.push_back(std::move(loaded.warning));
@@ -495,7 +555,11 @@ SyncPlan plan_sync(const std::vector<CatalogFile>& files, const SyncDestination&
             change.fix_mode = (existing.mode & 07777U) != kProfileFileMode;
         } else {
             change.action = SyncAction::kUpdate;
-            if (existing.kind == ExistingFile::Kind::kOther) {
+            if (existing.parent_blocked) {
+                // Nothing there to replace or adopt; apply_sync reports the write as failed.
+                change.foreign = false;
+                change.note = "cannot be written: " + existing.what;
+            } else if (existing.kind == ExistingFile::Kind::kOther) {
                 change.note = "replaces " + existing.what;
             } else if (change.foreign) {
                 change.note = "replaces a file that sync-profiles had not installed";
@@ -526,9 +590,13 @@ SyncPlan plan_sync(const std::vector<CatalogFile>& files, const SyncDestination&
             change.action = SyncAction::kRemove;
         } else {
             change.action = SyncAction::kRelease;
-            change.note = existing.kind == ExistingFile::Kind::kRegular
-                              ? "changed since sync-profiles installed it; left in place"
-                              : "is now " + existing.what + "; left in place";
+            if (existing.kind == ExistingFile::Kind::kRegular) {
+                change.note = "changed since sync-profiles installed it; left in place";
+            } else if (existing.parent_blocked) {
+                change.note = "cannot be reached, left in place: " + existing.what;
+            } else {
+                change.note = "is now " + existing.what + "; left in place";
+            }
         }
         plan.changes.push_back(std::move(change));
     }
@@ -651,10 +719,11 @@ SyncReport apply_sync(SyncPlan plan, const SyncDestination& destination) {
     return report;
 }
 
-SyncReport sync_profiles(const fs::path& from, const fs::path& to, const SyncOptions& options) {
+SyncReport sync_profiles(const fs::path& from, const fs::path& to, const SyncOptions& options,
+                         ProfileCheckCache* cache) {
     const std::vector<CatalogFile> files = read_catalog_snapshot(from);
     const SyncDestination destination(to);
-    SyncPlan plan = plan_sync(files, destination);
+    SyncPlan plan = plan_sync(files, destination, cache);
     if (files.empty() && !options.allow_empty && plan.count(SyncAction::kRemove) > 0) {
         throw ConfigError(from.string() + ": holds no profile files; refusing to remove the " +
                           std::to_string(plan.count(SyncAction::kRemove)) +
@@ -668,6 +737,71 @@ SyncReport sync_profiles(const fs::path& from, const fs::path& to, const SyncOpt
         return report;
     }
     return apply_sync(std::move(plan), destination);
+}
+
+std::string write_health_file(const fs::path& path, std::chrono::milliseconds boot_time,
+                              std::chrono::system_clock::time_point wall_time) {
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(wall_time);
+    std::tm utc{};
+    char when[32] = "";
+    if (::gmtime_r(&seconds, &utc) != nullptr) {
+        std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    }
+    const json document{{"boottime_ms", boot_time.count()}, {"time", when}};
+    const std::string text = document.dump() + "\n";
+    // One fixed temporary name: a crash between create and rename leaves no litter to collect.
+    const fs::path temp = path.parent_path() / ("." + path.filename().string() + ".tmp");
+    const UniqueFd file(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                               kProfileFileMode));
+    int error = 0;
+    if (!file || !write_all(file.get(), text)) error = errno;
+    if (error == 0 && ::rename(temp.c_str(), path.c_str()) != 0) error = errno;
+    if (error != 0) {
+        if (file) ::unlink(temp.c_str());
+        return path.string() + ": cannot write the health file: " + errno_text(error);
+    }
+    return {};
+}
+
+std::string check_health_file(const fs::path& path, std::chrono::milliseconds max_age,
+                              std::chrono::milliseconds boot_time_now) {
+    using std::chrono::milliseconds;
+    const UniqueFd file(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!file) {
+        const int error = errno;
+        return path.string() + ": " +
+               (error == ENOENT ? "no health file (sync-profiles --watch --health-file "
+                                  "has not written it)"
+                                : "cannot open the health file: " + errno_text(error));
+    }
+    constexpr std::size_t kMaxHealthBytes = 4096;
+    std::string text;
+    char buffer[512];
+    for (;;) {
+        const ssize_t got = ::read(file.get(), buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return path.string() + ": cannot read the health file: " + errno_text(errno);
+        if (got == 0) break;
+        text.append(buffer, static_cast<std::size_t>(got));
+        if (text.size() > kMaxHealthBytes) break;
+    }
+    const json document = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    const auto written = document.is_object() ? document.find("boottime_ms") : document.end();
+    if (!document.is_object() || written == document.end() || !written->is_number_integer()) {
+        return path.string() + ": not a health file of sync-profiles (no boottime_ms)";
+    }
+    const milliseconds age = boot_time_now - milliseconds(written->get<std::int64_t>());
+    if (age < milliseconds(0)) {
+        return path.string() + ": written before this boot; the sync loop has not written it since";
+    }
+    if (age > max_age) {
+        const auto seconds = [](milliseconds value) {
+            return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(value).count());
+        };
+        return path.string() + ": last written " + seconds(age) + " s ago, more than " +
+               seconds(max_age) + " s: the sync loop is stuck or gone";
+    }
+    return {};
 }
 
 }  // namespace seccomp_gate::io

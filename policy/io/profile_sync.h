@@ -14,12 +14,14 @@
 // The work is split in two so that it can be inspected and tested: plan_sync() reads the catalog
 // and the destination and decides; apply_sync() carries the decisions out.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "policy/catalog.h"
@@ -82,6 +84,10 @@ struct SyncPlan {
     std::vector<std::string> warnings;  // e.g. an unreadable state file
     SyncState state;                    // the state file as read
     std::size_t catalog_files = 0;      // files read from the catalog, valid or not
+    // Catalog files put through check_profile (the linter) by this sync, and those whose result
+    // was known already (ProfileCheckCache: an earlier sync, or a file with the same bytes).
+    std::size_t checked = 0;
+    std::size_t check_cached = 0;
 
     std::size_t count(SyncAction action) const;
 };
@@ -96,8 +102,33 @@ struct SyncReport {
     std::vector<SyncError> errors;  // changes that could not be made (the rest were)
     bool applied = false;           // false for a dry run
 
-    std::size_t count(SyncAction action) const { return plan.count(action); }
+    // The changes of this kind that were made: a change that failed is counted in `errors` only,
+    // so that the counts and the failures add up to the files. A dry run counts the plan.
+    std::size_t count(SyncAction action) const;
     bool in_sync() const { return errors.empty() && plan.rejected.empty(); }
+};
+
+// check_profile results by file content, kept across the syncs of a --watch loop: linting a large
+// profile costs far more than reading it, and a periodic re-sync mostly finds the same bytes. The
+// key is the content itself (compared in full, so two files can never share a result by a hash
+// collision); entries that the latest sync did not use are dropped, so the cache never holds more
+// than the catalog.
+class ProfileCheckCache {
+  public:
+    // check_profile(content), run only when these bytes have no result yet.
+    const ProfileCheck& check(const std::string& content);
+    // Ends one sync: forgets the results that no check() since the last call asked for.
+    void forget_unused();
+    std::size_t checks_run() const { return checks_run_; }  // check_profile calls, ever
+    std::size_t size() const { return entries_.size(); }
+
+  private:
+    struct Entry {
+        ProfileCheck result;
+        bool used = false;
+    };
+    std::unordered_map<std::string, Entry> entries_;
+    std::size_t checks_run_ = 0;
 };
 
 // The destination directory, opened and locked (flock) for one sync: two syncs on the same node
@@ -123,8 +154,10 @@ class SyncDestination {
 // symlink was swapped during the read, so that one sync never mixes two versions of the catalog.
 std::vector<CatalogFile> read_catalog_snapshot(const std::filesystem::path& directory);
 
-// Decides what to do, reading but never writing the destination.
-SyncPlan plan_sync(const std::vector<CatalogFile>& files, const SyncDestination& destination);
+// Decides what to do, reading but never writing the destination. With a cache, files whose bytes
+// it has a result for are not checked again.
+SyncPlan plan_sync(const std::vector<CatalogFile>& files, const SyncDestination& destination,
+                   ProfileCheckCache* cache = nullptr);
 
 // Carries the plan out: removals first (and the directories they leave empty), then writes,
 // then the state file. A change that fails is reported and the others still happen.
@@ -139,6 +172,22 @@ struct SyncOptions {
 // read, the destination cannot be used, or an empty catalog would remove installed profiles
 // without allow_empty (an empty directory is far more often a broken mount than an intent).
 SyncReport sync_profiles(const std::filesystem::path& from, const std::filesystem::path& to,
-                         const SyncOptions& options = {});
+                         const SyncOptions& options = {}, ProfileCheckCache* cache = nullptr);
+
+// The liveness file of `sync-profiles --watch --health-file PATH`: the loop rewrites it after
+// every sync attempt and at least every 30 s while idle, and `sync-profiles --check-health PATH`
+// (the DaemonSet's exec probe: the image has no shell) says whether it is fresh. It holds the
+// time of CLOCK_BOOTTIME, which wall-clock steps (NTP, a VM resumed) do not move and which the
+// probe, in the same container, reads alike; the wall-clock time is there for people.
+//
+// Writes `path` atomically (a temporary file beside it, renamed over it): the probe never reads
+// half of it. Returns "" or why it failed.
+std::string write_health_file(const std::filesystem::path& path,
+                              std::chrono::milliseconds boot_time,
+                              std::chrono::system_clock::time_point wall_time);
+// "" when `path` was written at most `max_age` before `boot_time_now`, else why not (missing,
+// unreadable, not a health file, too old, from a previous boot).
+std::string check_health_file(const std::filesystem::path& path, std::chrono::milliseconds max_age,
+                              std::chrono::milliseconds boot_time_now);
 
 }  // namespace seccomp_gate::io

@@ -33,6 +33,11 @@ MACHINE_ARCHITECTURES = {
 }
 
 
+# seccomp-gate's own failures under try and record (usage, profile, output), told apart from the
+# command's exit statuses (2 included) as timeout(1) and `docker run` do.
+OWN_FAILURE = 125
+
+
 def run(args, cwd=None, env=None):
     return subprocess.run([BINARY, *[str(a) for a in args]], capture_output=True, cwd=cwd,
                           env=env, timeout=120, check=False)
@@ -178,17 +183,21 @@ class TryTest(TmpDirTest):
         record = run(["profile", "try", "--profile", no_ptrace, "--",
                       BINARY, "profile", "record", "--output", output, "--", LS, "/"],
                      env=TRACED_ENV)
-        self.assertEqual(record.returncode, 2, record.stderr)
-        self.assertIn(b"seccomp-gate profile: ptrace(PTRACE_SEIZE): Operation not permitted",
+        self.assertEqual(record.returncode, OWN_FAILURE, record.stderr)
+        self.assertIn(b"seccomp-gate profile record: ptrace(PTRACE_SEIZE): Operation not permitted",
                       record.stderr)
         self.assertFalse(output.exists())
+        self.assertFalse([p for p in self.tmp.iterdir() if p.name.startswith(".never.json")],
+                         "the temporary file made before the run is removed")
 
 
 class TryUsageTest(TmpDirTest):
     def assert_usage_error(self, result, *needles):
         stderr = result.stderr.decode()
-        self.assertEqual(result.returncode, 2, stderr)
+        self.assertEqual(result.returncode, OWN_FAILURE, stderr)
         self.assertEqual(result.stdout, b"")
+        for line in stderr.splitlines():
+            self.assertTrue(line.startswith("seccomp-gate profile try: "), stderr)
         for needle in needles:
             self.assertIn(needle, stderr)
 
@@ -205,8 +214,20 @@ class TryUsageTest(TmpDirTest):
 
     def test_profile_file_that_does_not_exist(self):
         missing = self.tmp / "missing.json"
-        self.assert_usage_error(run(["profile", "try", "--profile", missing, "--", LS]),
-                                str(missing))
+        result = run(["profile", "try", "--profile", missing, "--", LS])
+        self.assert_usage_error(result, str(missing))
+        self.assertEqual(result.stderr.decode(),
+                         f"seccomp-gate profile try: {missing}: cannot open: "
+                         "No such file or directory\n")
+
+    def test_own_failure_is_told_from_the_commands_exit_2(self):
+        # The command's 2 is passed through; seccomp-gate's own failure is not 2.
+        command = run(["profile", "try", "--profile", WEB_PROFILE, "--", SH, "-c", "exit 2"])
+        self.assertEqual(command.returncode, 2, command.stderr)
+        usage = run(["profile", "try", "--profile", WEB_PROFILE, "--bogus", "--", SH, "-c", "exit 2"])
+        self.assertEqual(usage.returncode, OWN_FAILURE, usage.stderr)
+        self.assertIn(b"seccomp-gate profile try: unknown option --bogus (see seccomp-gate "
+                      b"profile try --help)", usage.stderr)
 
     def test_profile_with_lint_errors_is_refused_and_nothing_runs(self):
         profile = write_profile(self.tmp, "bad.json",
@@ -227,6 +248,10 @@ class TryUsageTest(TmpDirTest):
             result = run(["profile", command, "--help"])
             self.assertEqual(result.returncode, 0)
             self.assertTrue(result.stdout.startswith(f"usage: seccomp-gate profile {command} ".encode()))
+            text = " ".join(result.stdout.decode().split())
+            self.assertIn("exit: CMD's own exit status", text)
+            self.assertIn("or 125 when seccomp-gate itself failed", text)
+            self.assertIn("a CMD that exits 125 (or 126, 127) looks the same", text)
 
 
 class RecordTest(TmpDirTest):
@@ -311,7 +336,7 @@ class RecordTest(TmpDirTest):
         result = self.record(output, "seccomp-gate-no-such-command")
         self.assertEqual(result.returncode, 127, result.stderr)
         self.assertIn(b"no profile written", result.stderr)
-        self.assertFalse(output.exists())
+        self.assertEqual(list(self.tmp.iterdir()), [], "nor a temporary file left")
 
     def test_usage_errors(self):
         output = self.tmp / "usage.json"
@@ -321,15 +346,48 @@ class RecordTest(TmpDirTest):
             (["profile", "record", "--output", output, "--"], "no command"),
         ):
             result = run(args)
-            self.assertEqual(result.returncode, 2, result.stderr)
-            self.assertIn(needle, result.stderr.decode())
+            self.assertEqual(result.returncode, OWN_FAILURE, result.stderr)
+            self.assertIn(f"seccomp-gate profile record: {needle}", result.stderr.decode())
         self.assertFalse(output.exists())
 
-    def test_unwritable_output(self):
-        output = self.tmp / "no-such-dir" / "p.json"
-        result = self.record(output, SH, "-c", "true")
-        self.assertEqual(result.returncode, 2, result.stderr)
-        self.assertIn(str(output), result.stderr.decode())
+    def assert_refused_before_running(self, output, needle):
+        # The command would leave a mark: it must never run when the profile cannot be written.
+        marker = self.tmp / "ran"
+        result = self.record(output, SH, "-c", f"touch {marker}")
+        self.assertEqual(result.returncode, OWN_FAILURE, result.stderr)
+        self.assertEqual(result.stderr.decode(), f"seccomp-gate profile record: {output}: {needle}\n")
+        self.assertFalse(marker.exists(), "the command ran although its profile had nowhere to go")
+
+    def test_unwritable_output_is_refused_before_the_command_runs(self):
+        self.assert_refused_before_running(self.tmp / "no-such-dir" / "p.json",
+                                           "cannot write there: its directory does not exist")
+
+    def test_output_naming_a_directory_is_refused_before_the_command_runs(self):
+        (self.tmp / "sub").mkdir()
+        self.assert_refused_before_running(self.tmp / "sub",
+                                           "is a directory; --output names the profile file")
+        self.assert_refused_before_running(f"{self.tmp / 'new'}/",
+                                           "names a directory; --output names the profile file")
+        self.assertEqual(sorted(p.name for p in self.tmp.iterdir()), ["sub"])
+        self.assertEqual(list((self.tmp / "sub").iterdir()), [])
+
+    def test_output_dash_writes_the_profile_to_stdout(self):
+        result = run(["profile", "record", "--output", "-", "--", SH, "-c", "echo from-the-command"],
+                     cwd=self.tmp)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # stdout is the profile alone; the command's stdout went to stderr, before the report.
+        profile = json.loads(result.stdout)
+        self.assertEqual(profile["defaultAction"], "SCMP_ACT_ERRNO")
+        self.assertIn("execve", profile["syscalls"][0]["names"])
+        stderr = result.stderr.decode()
+        self.assertTrue(stderr.startswith("from-the-command\n"), stderr)
+        self.assertIn("seccomp-gate profile record: wrote the profile to stdout: ", stderr)
+        self.assertEqual(list(self.tmp.iterdir()), [], "no file named - (or any other)")
+
+        # A command that fails to start: nothing on stdout.
+        missing = run(["profile", "record", "--output", "-", "--", "seccomp-gate-no-such-command"])
+        self.assertEqual(missing.returncode, 127, missing.stderr)
+        self.assertEqual(missing.stdout, b"")
 
 
 if __name__ == "__main__":

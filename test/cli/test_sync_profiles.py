@@ -154,6 +154,22 @@ class UsageErrors(Base):
             (["--from", self.source, "--to", "/"], "--to must not be the root directory"),
             (["--from", self.source, "--to", self.source / "sub"], "must not be inside one another"),
             (["--from", self.temp, "--to", self.dest], "must not be inside one another"),
+            (["--from", self.source, "--to", self.dest, "--health-file", self.temp / "h"],
+             "--health-file needs --watch"),
+            (["--from", self.source, "--to", self.dest, "--watch", "--health-file",
+              self.source / "health"], "must not be inside --from or --to"),
+            (["--from", self.source, "--to", self.dest, "--watch", "--health-file",
+              self.dest / "health"], "must not be inside --from or --to"),
+            (["--from", self.source, "--to", self.dest, "--max-age", "5m"],
+             "--max-age needs --check-health"),
+            (["--check-health", self.temp / "h", "--from", self.source],
+             "--check-health cannot be used with --from"),
+            (["--check-health", self.temp / "h", "--watch"],
+             "--check-health cannot be used with --watch"),
+            (["--check-health", self.temp / "h", "--max-age", "5x"],
+             "--max-age must be a duration from 1s to 168h"),
+            (["--check-health", self.temp / "h", "--max-age", "0"],
+             "--max-age must be a duration from 1s to 168h"),
         ]
         for args, needle in cases:
             with self.subTest(args=[str(a) for a in args]):
@@ -164,6 +180,13 @@ class UsageErrors(Base):
         self.assertEqual(result.returncode, 2)
         self.assertEqual(result.stderr.decode().count("\n"), 1)
         self.assertIn(str(self.temp / "missing"), result.stderr.decode())
+
+    def test_from_a_regular_file(self):
+        (self.temp / "a-file").write_bytes(profile("web.json"))
+        result = run("--from", self.temp / "a-file", "--to", self.dest)
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(result.stderr.decode(),
+                         f"seccomp-gate sync-profiles: {self.temp / 'a-file'}: is not a directory\n")
 
     def test_unusable_to(self):
         self.catalog({"web.json": profile("web.json")})
@@ -248,6 +271,43 @@ class OneShot(Base):
         self.assertEqual(result.stdout, b"install web.json\n")
         self.assertIn(b"dry run: 1 installed", result.stderr)
         self.assertEqual(self.installed(), {})
+
+    def test_a_destination_directory_swapped_for_a_symlink_counts_once(self):
+        files = {"web.json": profile("web.json"), "team/api.json": profile("default.json")}
+        self.catalog(files)
+        self.assertEqual(run("--from", self.source, "--to", self.dest).returncode, 0)
+        elsewhere = self.temp / "elsewhere"
+        (self.dest / "team").rename(elsewhere)
+        (self.dest / "team").symlink_to(elsewhere)
+        result = run("--from", self.source, "--to", self.dest)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        lines = result.stderr.decode().splitlines()
+        self.assertEqual(lines, [
+            f"seccomp-gate sync-profiles: {self.dest / 'team/api.json'}: cannot create its "
+            "directory: a component of the path is a symlink or not a directory (never followed)",
+            f"seccomp-gate sync-profiles: {self.dest}: 0 installed, 0 updated, 0 removed, "
+            "1 unchanged, 0 rejected, 1 failed"])
+
+        # The same when the sync never installed it (no state file): no garbled "replaces ..."
+        # warning, and still counted once.
+        (self.dest / STATE_FILE).unlink()
+        again = run("--from", self.source, "--to", self.dest)
+        self.assertEqual(again.returncode, 2, again.stderr)
+        self.assertNotIn(b"replaces", again.stderr)
+        self.assertIn(b": 0 installed, 0 updated, 0 removed, 1 unchanged, 0 rejected, 1 failed\n",
+                      again.stderr)
+        self.assertEqual(list(elsewhere.iterdir()), [elsewhere / "api.json"])
+
+    def test_replacing_a_symlink_is_said_plainly(self):
+        self.dest.mkdir()
+        (self.dest / "web.json").symlink_to(self.temp / "target.json")
+        self.catalog({"web.json": profile("web.json")})
+        result = run("--from", self.source, "--to", self.dest)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(f"seccomp-gate sync-profiles: warning: {self.dest / 'web.json'}: replaces a "
+                      "symlink\n", result.stderr.decode())
+        self.assertIn(b": 0 installed, 1 updated,", result.stderr)
+        self.assertEqual(self.installed(), {"web.json": profile("web.json")})
 
     def test_configmap_mount(self):
         mount = ConfigMapMount(self.source)
@@ -402,6 +462,76 @@ class Watch(Base):
                                                 "new/deeper/audit.json": profile("audit.json")},
                    "nested changes installed")
         self.stop(process)
+
+    def test_unchanged_files_are_not_checked_again(self):
+        self.catalog({"web.json": profile("web.json"), "default.json": profile("default.json"),
+                      "bad.json": BROKEN})
+        process = self.start("--interval", "1")
+
+        def synced(trigger):
+            return [line for line in self.log_lines()
+                    if line["msg"] == "profiles synced" and line["trigger"] == trigger]
+        wait_until(lambda: synced("interval"), "a periodic re-sync")
+        first = synced("start")[0]
+        self.assertEqual((first["checked"], first["cached"]), (3, 0))
+        periodic = synced("interval")[0]
+        self.assertEqual((periodic["checked"], periodic["cached"]), (0, 3), periodic)
+        self.assertEqual((periodic["unchanged"], periodic["rejected"]), (2, 1), periodic)
+
+        # Replaced whole (rename), so that no sync can see it half written.
+        (self.temp / "web.json.new").write_bytes(profile("audit.json"))
+        os.replace(self.temp / "web.json.new", self.source / "web.json")
+
+        def updates():
+            return [line for line in self.log_lines()
+                    if line["msg"] == "profiles synced" and line["updated"] > 0]
+        wait_until(updates, "the sync that installs the change")
+        change = updates()[0]  # by inotify or by the periodic re-sync, whichever came first
+        self.assertEqual((change["checked"], change["cached"], change["updated"]), (1, 2, 1), change)
+        self.stop(process)
+
+    def test_health_file_for_a_liveness_probe(self):
+        self.catalog({"web.json": profile("web.json")})
+        health = self.temp / "health"
+        process = self.start("--interval", "1", "--health-file", health)
+        wait_until(lambda: health.exists(), "the health file")
+        written = json.loads(health.read_text())["boottime_ms"]
+        probe = run("--check-health", health, "--max-age", "5m")
+        self.assertEqual((probe.returncode, probe.stdout, probe.stderr), (0, b"", b""))
+        # Rewritten after every sync: the periodic re-sync moves it on.
+        wait_until(lambda: json.loads(health.read_text())["boottime_ms"] > written,
+                   "the health file rewritten")
+        self.assertEqual([p.name for p in self.temp.iterdir() if p.name.startswith(".health")], [])
+        self.stop(process)
+
+    def test_check_health_of_a_stale_missing_or_foreign_file(self):
+        health = self.temp / "health"
+        missing = run("--check-health", health)
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn(b"unhealthy: ", missing.stderr)
+        self.assertIn(b"no health file", missing.stderr)
+        now_ms = int(time.clock_gettime(time.CLOCK_BOOTTIME) * 1000)
+        health.write_text(json.dumps({"boottime_ms": now_ms - 600_000}))
+        stale = run("--check-health", health)  # the default --max-age is 5m
+        self.assertEqual(stale.returncode, 1)
+        self.assertRegex(stale.stderr.decode(),
+                         r"^seccomp-gate sync-profiles: unhealthy: .*/health: last written 60\d s "
+                         r"ago, more than 300 s: the sync loop is stuck or gone\n$")
+        self.assertEqual(run("--check-health", health, "--max-age", "1h").returncode, 0)
+        health.write_text(json.dumps({"boottime_ms": now_ms + 3_600_000}))
+        self.assertIn(b"written before this boot", run("--check-health", health).stderr)
+        health.write_text("ok")
+        self.assertIn(b"not a health file", run("--check-health", health).stderr)
+
+    def test_unwritable_health_file_at_start_exits_2(self):
+        self.catalog({"web.json": profile("web.json")})
+        process = self.start("--health-file", self.temp / "no-such-dir" / "health")
+        self.assertEqual(process.wait(timeout=DEADLINE_SECONDS), 2)
+        failed = [line for line in self.log_lines()
+                  if line["msg"] == "cannot write the health file"]
+        self.assertEqual(len(failed), 1)
+        self.assertIn("no-such-dir/health", failed[0]["error"])
+        self.assertFalse(self.dest.exists(), "nothing synced")
 
     def test_unusable_from_at_start_exits_2(self):
         process = self.start()

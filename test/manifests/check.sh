@@ -59,6 +59,8 @@ command -v node >/dev/null || missing+=("node (apt-get install nodejs npm)")
 command -v openssl >/dev/null || missing+=("openssl")
 command -v curl >/dev/null || missing+=("curl")
 command -v setpriv >/dev/null || missing+=("setpriv (util-linux)")
+command -v ipcmk >/dev/null || missing+=("ipcmk (util-linux)")
+command -v python3 >/dev/null || missing+=("python3")
 [ -d "$here/node_modules/kubernetes-models" ] ||
     missing+=("test/manifests/node_modules (run: npm ci --prefix test/manifests, or .ci/install-deps)")
 [ -x "$binary" ] || missing+=("the seccomp-gate binary at $binary (build it, or set SECCOMP_GATE)")
@@ -73,6 +75,44 @@ invariants() { node "$here/invariants.mjs" "$@"; }
 # 1. The catalog shipped in the ConfigMap is the example catalog, file for file.
 check "manifests/base/catalog is a copy of examples/catalog/profiles" \
     diff -r "$repo/examples/catalog/profiles" "$repo/manifests/base/catalog"
+
+# 1b. The default profile, which /mutate gives every pod without one: what libseccomp's tables and
+#     test/manifests/default-profile.py make of it, lint-clean, and a profile that ordinary
+#     programs run under while it keeps out what the runtimes' default profile keeps out.
+default_profile="$repo/manifests/base/catalog/default.json"
+check "default.json is what test/manifests/default-profile.py generates" \
+    python3 "$here/default-profile.py" check "$repo/examples/catalog/profiles/default.json"
+check "seccomp-gate profile lint --strict default.json: no errors, no warnings" \
+    "$binary" profile lint --strict "$default_profile"
+check "seccomp-gate profile lint manifests/base/catalog: no errors" \
+    "$binary" profile lint "$repo/manifests/base/catalog"
+# profile try: no_new_privs and the filter in the command's process, as a runtime applies them.
+try_under() { # PROFILE ARGS...: ordinary-workload.py ARGS under PROFILE
+    local profile=$1
+    shift
+    "$binary" profile try --profile "$profile" -- python3 "$here/ordinary-workload.py" "$@"
+}
+check "under default.json: shmget, setresuid, memfd_create, sched_setaffinity, timerfd, signalfd4, msync, mlock, fallocate, copy_file_range, io_setup, personality, setrlimit, threads" \
+    try_under "$default_profile"
+check "under default.json: clone/unshare with namespace flags, mount, keyctl, bpf, io_uring, perf_event_open are refused (EPERM); clone3 gets ENOSYS" \
+    try_under "$default_profile" forbidden
+check_fails "... while under a narrow allow-list (examples' web.json) the ordinary steps fail" \
+    try_under "$repo/examples/catalog/profiles/web.json"
+check_fails "... and under an allow-all profile (examples' audit.json) the forbidden calls go through" \
+    try_under "$repo/examples/catalog/profiles/audit.json" forbidden
+refused_by_default() { # SYSCALL COMMAND...: COMMAND fails under default.json, which refused SYSCALL
+    local syscall=$1
+    shift
+    if "$binary" profile try --profile "$default_profile" -- "$@" 2>"$work/try"; then
+        echo "$* succeeded"
+        return 1
+    fi
+    grep -q "^  $syscall: SCMP_ACT_ERRNO(EPERM)" "$work/try" || { cat "$work/try"; return 1; }
+}
+check "... and \`unshare -U true\` fails under default.json: unshare refused" \
+    refused_by_default unshare unshare -U true
+check "... and \`setarch -R true\` (no address space randomisation): personality refused" \
+    refused_by_default personality setarch "$(uname -m)" -R true
 
 # 2. The mode components carry the base policy with another `mode:` and nothing else changed.
 for component in "$repo"/manifests/components/*-mode; do
@@ -235,6 +275,90 @@ sed -e 's/failurePolicy: Fail/failurePolicy: Ignore/' \
     "$work/build/enforce.yaml" >"$work/broken-enforce.yaml"
 check_fails "the invariants catch a fail-open enforce build and a short grace period" \
     invariants --mode enforce --failure-policy Fail --tls none "$work/broken-enforce.yaml"
+# More negative controls: an overlay built with one breaking change (kustomization lines on stdin)
+# must break the invariant that is about it.
+patched() { # NAME OVERLAY < KUSTOMIZATION_LINES: builds OVERLAY + the lines into $work/broken/NAME
+    local dir="$work/broken/$1"
+    mkdir -p "$dir"
+    { echo "resources:"; echo "  - $(realpath --relative-to="$dir" "$2")"; cat; } \
+        >"$dir/kustomization.yaml"
+    kubectl kustomize "$dir" >"$dir/build.yaml"
+}
+catches() { # NAME OVERLAY MESSAGE INVARIANT_ARGS... < KUSTOMIZATION_LINES
+    local name=$1 overlay=$2 message=$3 dir="$work/broken/$1"
+    shift 3
+    patched "$name" "$overlay" || return 1
+    if invariants "$@" "$dir/build.yaml" >"$dir/output"; then
+        echo "$name: no broken invariant found"
+        return 1
+    fi
+    grep -qF -- "$message" "$dir/output" || { cat "$dir/output"; return 1; }
+}
+check "the invariants catch pod UPDATEs under failurePolicy Fail (label edits refused in an outage)" \
+    catches pod-update-fail "$repo/manifests/overlays/enforce" \
+    "pods UPDATE must go to validate-pod-updates.seccomp-gate.io" \
+    --mode enforce --failure-policy Fail --tls none <<'EOF'
+patches:
+  - target: {kind: ValidatingWebhookConfiguration}
+    patch: |-
+      - {op: replace, path: /webhooks/0/rules/0/operations, value: [CREATE, UPDATE]}
+EOF
+check "the invariants catch a pod-update webhook that fails closed" \
+    catches pod-update-webhook-fail "$repo/manifests/overlays/enforce" \
+    "validate-pod-updates.seccomp-gate.io: failurePolicy Fail, expected Ignore" \
+    --mode enforce --failure-policy Fail --tls none <<'EOF'
+patches:
+  - target: {kind: ValidatingWebhookConfiguration}
+    patch: |-
+      - {op: replace, path: /webhooks/1/failurePolicy, value: Fail}
+EOF
+for mode in audit warn; do
+    mkdir -p "$work/broken/$mode-mutating"
+    cp "$repo/manifests/base/mutatingwebhookconfiguration.yaml" "$work/broken/$mode-mutating/"
+    check "the invariants catch the $mode build when it still mutates pods (not a dry run)" \
+        catches "$mode-mutating" "$repo/manifests/overlays/$mode" \
+        "MutatingWebhookConfiguration: none in $mode mode" \
+        --mode "$mode" --failure-policy Ignore --tls none <<'EOF'
+  - mutatingwebhookconfiguration.yaml
+EOF
+done
+check "the invariants catch a cert-manager build that judges the cert-manager namespace" \
+    catches cert-manager-judged "$repo/manifests/overlays/cert-manager" \
+    "validate-pod-updates.seccomp-gate.io: namespaceSelector must leave out kube-system, seccomp-gate, cert-manager" \
+    --mode enforce --failure-policy Fail --tls cert-manager <<'EOF'
+patches:
+  - target: {kind: ValidatingWebhookConfiguration}
+    patch: |-
+      - {op: remove, path: /webhooks/1/namespaceSelector/matchExpressions/0/values/2}
+EOF
+# The liveness probe of the profile sync (docs/sync-profiles.md): it must check the file that the
+# --watch loop rewrites, and the DaemonSet must have one.
+check "the invariants catch a liveness probe that checks another file than --health-file" \
+    catches liveness-other-file "$repo/manifests/overlays/enforce" \
+    "livenessProbe must exec <absolute path>/seccomp-gate sync-profiles --check-health on --health-file" \
+    --mode enforce --failure-policy Fail --tls none <<'EOF'
+patches:
+  - target: {kind: DaemonSet, name: seccomp-gate-profiles}
+    patch: |-
+      - {op: replace, path: /spec/template/spec/containers/0/livenessProbe/exec/command/3, value: /tmp/health}
+EOF
+check "the invariants catch a profile sync without a liveness probe" \
+    catches liveness-missing "$repo/manifests/overlays/enforce" \
+    "livenessProbe must exec" \
+    --mode enforce --failure-policy Fail --tls none <<'EOF'
+patches:
+  - target: {kind: DaemonSet, name: seccomp-gate-profiles}
+    patch: |-
+      - {op: remove, path: /spec/template/spec/containers/0/livenessProbe}
+EOF
+check "the invariants catch a CA that gets a new key when renewed" \
+    catches ca-new-key "$repo/manifests/overlays/cert-manager" "rotationPolicy Never" \
+    --mode enforce --failure-policy Fail --tls cert-manager <<'EOF'
+patches:
+  - target: {kind: Certificate, name: seccomp-gate-ca}
+    patch: |-
+      - {op: replace, path: /spec/privateKey/rotationPolicy, value: Always}
+EOF
 
 # 7. The shipped policy and catalog, laid out as the kubelet mounts the ConfigMaps (files are
 #    symlinks into ..data), load, and seccomp-gate's own manifests obey them.
@@ -314,14 +438,15 @@ EOF
     server_pid=""
 fi
 
-# The profile DaemonSet's command, once (without --watch), as its pod runs it: every capability
+# The profile DaemonSet's command, once (without --watch and the health file that only the watch
+# loop writes), as its pod runs it: every capability
 # dropped, on the same ConfigMap-style catalog mount, into a directory that the user owns with
 # mode 0755 (as the kubelet creates the hostPath for uid 0). It installs every catalog profile,
 # byte for byte: ownership is all it needs.
 node "$here/objects.mjs" sync-args "$work/build/enforce.yaml" >"$work/sync-args"
 sync_into() { # HOST_DIR: runs the DaemonSet's command without capabilities, --to HOST_DIR
     local -a sync_args
-    mapfile -t sync_args < <(grep -vx -- '--watch' "$work/sync-args" |
+    mapfile -t sync_args < <(grep -vx -e '--watch' -e '--health-file=.*' "$work/sync-args" |
         sed -e "s|=/etc/seccomp-gate/catalog\$|=$work/mounts/enforce/catalog|" \
             -e "s|=/host/seccomp/seccomp-gate\$|=$1|")
     setpriv --bounding-set=-all --inh-caps=-all --ambient-caps=-all --no-new-privs -- \
@@ -339,19 +464,47 @@ if [ "$(id -u)" = 0 ]; then
         bash -c "$(declare -f sync_into); work='$work' binary='$binary' sync_into '$foreign'"
 fi
 
-# 9. The kustomization of docs/deploy.md for another kubelet root, built as documented (its
-#    resources line pointed at this checkout). The strategic merge reorders the volumes, so the
-#    builds are compared line by line, sorted: only the path may differ.
-mkdir -p "$work/kubelet-root"
+# 9. The kustomizations of docs/deploy.md, built as documented (their resources line pointed at
+#    this checkout) and compared with the build of the overlay they start from. The strategic
+#    merge reorders the volumes, so builds are compared line by line, sorted.
 [ -f "$repo/docs/deploy.md" ] || fail "docs/deploy.md is missing"
-sed -n '/<!-- checked by test\/manifests\/check.sh: kubelet-root -->/,/^```$/p' "$repo/docs/deploy.md" 2>/dev/null |
-    sed -e '1,2d' -e '$d' \
-        -e "s|^  - .*manifests/overlays/enforce\$|  - $(realpath --relative-to="$work/kubelet-root" "$repo/manifests/overlays/enforce")|" \
-    >"$work/kubelet-root/kustomization.yaml"
+docs_kustomization() { # NAME: the block after "<!-- checked by test/manifests/check.sh: NAME -->"
+    local dir="$work/docs/$1"
+    mkdir -p "$dir"
+    sed -n "/<!-- checked by test\/manifests\/check.sh: $1 -->/,/^\`\`\`\$/p" "$repo/docs/deploy.md" 2>/dev/null |
+        sed -e '1,2d' -e '$d' \
+            -e "s|^  - .*manifests/overlays/\([a-z-]*\)\$|  - $(realpath --relative-to="$dir" "$repo/manifests/overlays")/\\1|" \
+        >"$dir/kustomization.yaml"
+    [ -s "$dir/kustomization.yaml" ] || { echo "docs/deploy.md has no block \"$1\""; return 1; }
+    kubectl kustomize "$dir" >"$work/docs/$1.yaml"
+}
+changed_lines() { # BUILD_NAME DOCS_NAME: lines that differ between the two builds, sorted
+    diff <(sort "$work/build/$1.yaml") <(sort "$work/docs/$2.yaml") | grep '^[<>]' || true
+}
+docs_kubelet_root() {
+    docs_kustomization kubelet-root &&
+        grep -q 'path: /var/lib/k0s/kubelet/seccomp/seccomp-gate$' "$work/docs/kubelet-root.yaml" &&
+        [ "$(changed_lines enforce kubelet-root | wc -l)" = 2 ]
+}
 check "docs/deploy.md's kubelet-root kustomization moves the DaemonSet's hostPath, nothing else" \
-    bash -c "kubectl kustomize '$work/kubelet-root' >'$work/kubelet-root.yaml' &&
-             grep -q 'path: /var/lib/k0s/kubelet/seccomp/seccomp-gate\$' '$work/kubelet-root.yaml' &&
-             [ \$(diff <(sort '$work/build/enforce.yaml') <(sort '$work/kubelet-root.yaml') | grep -c '^[<>]') = 2 ]"
+    docs_kubelet_root
+docs_selinux() {
+    docs_kustomization selinux &&
+        [ "$(changed_lines enforce selinux | sed 's/^> *//' | sort | tr '\n' ' ')" = \
+            "seLinuxOptions: type: spc_t " ] &&
+        validate "$work/docs/selinux.yaml"
+}
+check "docs/deploy.md's selinux kustomization gives the DaemonSet's container spc_t, nothing else" \
+    docs_selinux
+docs_more_namespaces() {
+    docs_kustomization more-namespaces &&
+        [ "$(changed_lines cert-manager more-namespaces)" = \
+            "$(printf '> %s\n' '      - calico-system' '      - calico-system' '      - calico-system')" ] &&
+        invariants --mode enforce --failure-policy Fail --tls cert-manager \
+            "$work/docs/more-namespaces.yaml"
+}
+check "docs/deploy.md's more-namespaces kustomization leaves calico-system out of all three webhooks" \
+    docs_more_namespaces
 
 # 10. The image: the Dockerfile parses, runs as uid 65532, and installs every shared library the
 #     binary links (by Debian package, as `ldd` and `dpkg -S` see them on this machine).

@@ -229,62 +229,122 @@ expect((sync_security.seccompProfile ?? node_pod.securityContext?.seccompProfile
 expect(node_pod.automountServiceAccountToken === false, "DaemonSet: no service account token");
 expect(Object.keys(sync_volumes).every((n) => n === to_mount?.name || !sync_volumes[n].hostPath),
        "DaemonSet: no hostPath but the profile directory");
-
-// The webhook configurations.
-function check_webhooks(kind, path, failure_policy) {
-  const configuration = find(kind, "seccomp-gate");
-  expect(configuration?.webhooks?.length === 1, `${kind}: one webhook`);
-  for (const webhook of configuration?.webhooks ?? []) {
-    const where = `${kind} ${webhook.name}`;
-    expect(webhook.failurePolicy === failure_policy,
-           `${where}: failurePolicy ${webhook.failurePolicy}, expected ${failure_policy}`);
-    expect(webhook.sideEffects === "None", `${where}: sideEffects None`);
-    expect(same(webhook.admissionReviewVersions, ["v1", "v1beta1"]),
-           `${where}: admissionReviewVersions [v1, v1beta1]`);
-    expect(webhook.timeoutSeconds >= 1 && webhook.timeoutSeconds <= 10,
-           `${where}: timeoutSeconds of a few seconds`);
-    const target = webhook.clientConfig?.service;
-    expect(target?.name === service?.metadata?.name && target?.namespace === kNamespace &&
-               target?.path === path && target?.port === service_port?.port,
-           `${where}: must call ${path} on the Service seccomp-gate port 443`);
-    const excluded = webhook.namespaceSelector?.matchExpressions?.find(
-        (e) => e.key === "kubernetes.io/metadata.name" && e.operator === "NotIn");
-    expect(["kube-system", kNamespace].every((n) => excluded?.values?.includes(n)),
-           `${where}: namespaceSelector must leave out kube-system and ${kNamespace}`);
-    expect(!webhook.objectSelector, `${where}: no objectSelector (pods could opt out)`);
-    if (options.tls === "secret") {
-      expect(typeof webhook.clientConfig?.caBundle === "string" &&
-                 Buffer.from(webhook.clientConfig.caBundle, "base64").toString()
-                     .includes("BEGIN CERTIFICATE"),
-             `${where}: caBundle must hold the CA certificate`);
-    } else {
-      expect(webhook.clientConfig?.caBundle === undefined,
-             `${where}: caBundle must come from ${options.tls === "none" ? "a cert component" :
-                                                                         "cert-manager"}`);
-    }
-  }
-  return configuration;
+// Its liveness probe (required): the --watch loop rewrites --health-file, and the probe is
+// `seccomp-gate sync-profiles --check-health` on that same file (the image has no shell), which
+// must be on a writable emptyDir (the root file system is read-only), outside --from and --to.
+const health_file = flag(sync_args, "health-file");
+{
+  const probe = sync.livenessProbe?.exec?.command ?? [];
+  expect(health_file && /^\/.*\/seccomp-gate$/.test(probe[0] ?? "") &&
+             probe[1] === "sync-profiles" && flag(probe, "check-health") === health_file,
+         `DaemonSet: livenessProbe must exec <absolute path>/seccomp-gate sync-profiles ` +
+             `--check-health on --health-file (${health_file}), not ${JSON.stringify(probe)}`);
+  const health_mount = sync_mounts.find((m) => health_file?.startsWith(`${m.mountPath}/`));
+  expect(sync_volumes[health_mount?.name]?.emptyDir && !health_mount.readOnly,
+         `DaemonSet: --health-file ${health_file} must be on a writable emptyDir mount`);
+  expect(health_mount && health_mount !== from_mount && health_mount !== to_mount,
+         "DaemonSet: --health-file must be outside --from and --to");
 }
-const validating = check_webhooks("ValidatingWebhookConfiguration", "/validate",
-                                  options["failure-policy"]);
-const mutating = check_webhooks("MutatingWebhookConfiguration", "/mutate", "Ignore");
-expect(mutating?.webhooks?.[0]?.reinvocationPolicy === "IfNeeded",
-       "MutatingWebhookConfiguration: reinvocationPolicy IfNeeded");
+
+// The webhook configurations. Validation is two webhooks on the same Service and path: the judging
+// one, whose failurePolicy is the overlay's, and one for pod UPDATEs that is always Ignore (an
+// outage must not stop label, annotation and finalizer edits of running pods: SPEC section 6).
+// Mutation exists only where the policy enforces: audit and warn are dry runs that change nothing.
+const kJudge = "validate.seccomp-gate.io";
+const kPodUpdates = "validate-pod-updates.seccomp-gate.io";
+const kMutate = "mutate.seccomp-gate.io";
+// Namespaces no webhook may judge: the webhook's own, kube-system, and with cert-manager issuing
+// the certificate, cert-manager's (else neither can start while the other is down).
+const kLeftOut = ["kube-system", kNamespace,
+                  ...(options.tls === "cert-manager" ? ["cert-manager"] : [])];
+function check_webhook(kind, webhook, path, failure_policy) {
+  const where = `${kind} ${webhook.name}`;
+  expect(webhook.failurePolicy === failure_policy,
+         `${where}: failurePolicy ${webhook.failurePolicy}, expected ${failure_policy}`);
+  expect(webhook.sideEffects === "None", `${where}: sideEffects None`);
+  expect(same(webhook.admissionReviewVersions, ["v1", "v1beta1"]),
+         `${where}: admissionReviewVersions [v1, v1beta1]`);
+  expect(webhook.timeoutSeconds >= 1 && webhook.timeoutSeconds <= 10,
+         `${where}: timeoutSeconds of a few seconds`);
+  const target = webhook.clientConfig?.service;
+  expect(target?.name === service?.metadata?.name && target?.namespace === kNamespace &&
+             target?.path === path && target?.port === service_port?.port,
+         `${where}: must call ${path} on the Service seccomp-gate port 443`);
+  const excluded = webhook.namespaceSelector?.matchExpressions?.find(
+      (e) => e.key === "kubernetes.io/metadata.name" && e.operator === "NotIn");
+  expect(kLeftOut.every((n) => excluded?.values?.includes(n)),
+         `${where}: namespaceSelector must leave out ${kLeftOut.join(", ")}`);
+  expect(!webhook.objectSelector, `${where}: no objectSelector (pods could opt out)`);
+  if (options.tls === "secret") {
+    expect(typeof webhook.clientConfig?.caBundle === "string" &&
+               Buffer.from(webhook.clientConfig.caBundle, "base64").toString()
+                   .includes("BEGIN CERTIFICATE"),
+           `${where}: caBundle must hold the CA certificate`);
+  } else {
+    expect(webhook.clientConfig?.caBundle === undefined,
+           `${where}: caBundle must come from ${options.tls === "none" ? "a cert component" :
+                                                                       "cert-manager"}`);
+  }
+}
+const webhook_named = (configuration, name) =>
+  configuration?.webhooks?.find((w) => w.name === name);
+const validating = find("ValidatingWebhookConfiguration", "seccomp-gate");
+expect(same((validating?.webhooks ?? []).map((w) => w.name), [kJudge, kPodUpdates]),
+       `ValidatingWebhookConfiguration: the webhooks ${kJudge} and ${kPodUpdates}, in this order ` +
+           "(the overlays patch /webhooks/0/failurePolicy)");
+const judge = webhook_named(validating, kJudge);
+const pod_updates = webhook_named(validating, kPodUpdates);
+if (judge) {
+  check_webhook("ValidatingWebhookConfiguration", judge, "/validate", options["failure-policy"]);
+}
+if (pod_updates) {
+  check_webhook("ValidatingWebhookConfiguration", pod_updates, "/validate", "Ignore");
+}
+const mutating = find("MutatingWebhookConfiguration", "seccomp-gate");
+const mutate = webhook_named(mutating, kMutate);
+if (options.mode === "enforce") {
+  expect(same((mutating?.webhooks ?? []).map((w) => w.name), [kMutate]),
+         `MutatingWebhookConfiguration: the webhook ${kMutate} (and no other) when enforcing`);
+  if (mutate) check_webhook("MutatingWebhookConfiguration", mutate, "/mutate", "Ignore");
+  expect(mutate?.reinvocationPolicy === "IfNeeded",
+         "MutatingWebhookConfiguration: reinvocationPolicy IfNeeded");
+} else {
+  expect(!mutating && all("MutatingWebhookConfiguration").length === 0,
+         `MutatingWebhookConfiguration: none in ${options.mode} mode (a dry run mutates no pod)`);
+}
 const covered = (webhook, resource, operation) => (webhook?.rules ?? []).some(
     (r) => r.resources?.includes(resource) && r.operations?.includes(operation));
 for (const resource of kPodKinds) {
   for (const operation of ["CREATE", "UPDATE"]) {
-    expect(covered(validating?.webhooks?.[0], resource, operation),
-           `ValidatingWebhookConfiguration: ${resource} ${operation} is not judged`);
+    if (resource === "pods" && operation === "UPDATE") continue;
+    expect(covered(judge, resource, operation),
+           `${kJudge}: ${resource} ${operation} is not judged`);
   }
 }
-expect(covered(validating?.webhooks?.[0], "pods/ephemeralcontainers", "UPDATE"),
-       "ValidatingWebhookConfiguration: pods/ephemeralcontainers UPDATE is not judged");
-expect(covered(mutating?.webhooks?.[0], "pods", "CREATE"),
-       "MutatingWebhookConfiguration: pods CREATE is not mutated");
-if (policy.mutateTemplates !== true) {
-  expect((mutating?.webhooks?.[0]?.rules ?? []).every((r) => same(r.resources, ["pods"])),
-         "MutatingWebhookConfiguration: only pods, as the policy does not mutate templates");
+expect(covered(judge, "pods/ephemeralcontainers", "UPDATE"),
+       `${kJudge}: pods/ephemeralcontainers UPDATE is not judged`);
+expect(!covered(judge, "pods", "UPDATE"),
+       `${kJudge}: pods UPDATE must go to ${kPodUpdates} (failurePolicy Ignore), not here`);
+expect(covered(pod_updates, "pods", "UPDATE") &&
+           (pod_updates?.rules ?? []).every((r) => same(r.resources, ["pods"]) &&
+                                                   same(r.operations, ["UPDATE"])),
+       `${kPodUpdates}: pods UPDATE, and nothing else`);
+if (judge && pod_updates) {
+  expect(same(judge.namespaceSelector, pod_updates.namespaceSelector) &&
+             same(judge.clientConfig, pod_updates.clientConfig),
+         `${kJudge} and ${kPodUpdates}: the same namespaceSelector and clientConfig`);
+}
+if (mutate) {
+  expect(covered(mutate, "pods", "CREATE"),
+         "MutatingWebhookConfiguration: pods CREATE is not mutated");
+  expect(!covered(mutate, "pods", "UPDATE"),
+         "MutatingWebhookConfiguration: pods are mutated on CREATE only (SPEC section 7)");
+  if (policy.mutateTemplates !== true) {
+    expect((mutate.rules ?? []).every((r) => same(r.resources, ["pods"])),
+           "MutatingWebhookConfiguration: only pods, as the policy does not mutate templates");
+  }
+  expect(judge && same(mutate.namespaceSelector, judge.namespaceSelector),
+         "MutatingWebhookConfiguration: the same namespaceSelector as the validating webhooks");
 }
 
 // TLS material.
@@ -293,14 +353,13 @@ if (options.tls === "secret") {
   expect(secret?.type === "kubernetes.io/tls" &&
              ["tls.crt", "tls.key", "ca.crt"].every((k) => secret.data?.[k]),
          "Secret seccomp-gate-tls: kubernetes.io/tls with tls.crt, tls.key and ca.crt");
-  expect(same(validating?.webhooks?.[0]?.clientConfig?.caBundle,
-              mutating?.webhooks?.[0]?.clientConfig?.caBundle),
-         "both webhook configurations must trust the same caBundle");
+  const bundles = [judge, pod_updates, mutate].filter(Boolean).map((w) => w.clientConfig?.caBundle);
+  expect(bundles.every((b) => b === bundles[0]), "every webhook must trust the same caBundle");
 } else {
   expect(!secret, `Secret seccomp-gate-tls must not be in a build with tls ${options.tls}`);
 }
 if (options.tls === "cert-manager") {
-  for (const configuration of [validating, mutating]) {
+  for (const configuration of [validating, mutating].filter(Boolean)) {
     const source = configuration?.metadata?.annotations?.["cert-manager.io/inject-ca-from"];
     const [namespace, name] = (source ?? "/").split("/");
     const certificate = find("Certificate", name);
@@ -313,6 +372,14 @@ if (options.tls === "cert-manager") {
            `Certificate ${name}: dnsNames must include ${host}`);
     const issuer = find("Issuer", certificate?.spec?.issuerRef?.name);
     expect(issuer, `Certificate ${name}: its Issuer must be in the build`);
+    // The CA behind that Issuer keeps its key when it is renewed: the caBundle (the CA as the
+    // serving Secret's ca.crt has it) and the certificate each replica serves change at different
+    // times, and a renewed CA with the same key and subject verifies what the previous one signed.
+    const ca = all("Certificate").find((c) => c.spec?.secretName === issuer?.spec?.ca?.secretName);
+    expect(ca?.spec?.isCA === true && ca.spec.privateKey?.rotationPolicy === "Never",
+           `Certificate ${ca?.metadata?.name ?? "of the CA"}: isCA with ` +
+               "privateKey.rotationPolicy Never (a new CA key breaks the API server's trust " +
+               "until caBundle and served certificate both change)");
   }
 }
 

@@ -104,18 +104,31 @@ const std::vector<std::pair<std::string, Expected>> kBadCorpus{
     {"arg-op.json", {"arg-op", "syscalls[1].args[0].op", R"("SCMP_CMP_EQUAL" is not an operator)"}},
     {"empty-names.json",
      {"empty-names", "syscalls[1].names", "is empty: the rule applies to no system call"}},
+    {"schema-duplicate-key.json",
+     {"schema", "defaultAction",
+      "is given twice in one object: JSON parsers disagree on which one counts"}},
     {"unknown-syscall.json",
      {"unknown-syscall", "syscalls[0].names[4]",
-      R"("wirte" is not a system call on SCMP_ARCH_X86_64 or SCMP_ARCH_AARCH64 (libseccomp 2.)"}},
-    {"unknown-syscall-other-arch.json",
-     {"unknown-syscall", "syscalls[1].names[0]",
-      R"("socketcall" is not a system call on SCMP_ARCH_X86_64 or SCMP_ARCH_AARCH64)"}},
+      R"("wirte" is not a system call on any architecture (libseccomp 2.)"}},
     {"contradictory-rules.json",
      {"contradictory-rules", "syscalls[2].names[0]",
       R"("openat" is SCMP_ACT_ERRNO (errnoRet 13) here but SCMP_ACT_ALLOW in syscalls[1].names[0])"}},
     {"compile.json",
      {"compile", "syscalls[2].names[0]",
       R"(no filter for SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64: libseccomp refused the rule for "ioctl" (an earlier rule has the same conditions and another action))"}},
+    {"compile-byte-order.json",
+     {"compile", "architectures[2]",
+      "SCMP_ARCH_S390X is big-endian and SCMP_ARCH_X86_64 is little-endian: a seccomp filter "
+      "has one byte order, so libseccomp cannot build one with both and runc fails on every "
+      "node"}},
+    {"compile-too-long.json",
+     {"compile", "syscalls",
+      "SCMP_ARCH_MIPSEL, SCMP_ARCH_RISCV64 is 4447 BPF instructions long; the kernel loads at "
+      "most 4096, so runc fails to start the container"}},
+    {"too-large.json",
+     {"too-large", "syscalls",
+      "has 516 argument conditions (a rule's conditions count once per name) for 2 "
+      "architectures: 1032 to compile, more than the 1024 the linter builds a filter for"}},
 };
 
 TEST_CASE("lint corpus: every bad profile has exactly its one error") {
@@ -152,6 +165,12 @@ TEST_CASE("lint corpus: every file in test/profiles/bad is in the table, and eve
 const std::vector<std::pair<std::string, std::vector<std::string>>> kGoodCorpus{
     {"test/profiles/good/allow-list.json", {}},
     {"test/profiles/good/per-arch-names.json", {}},
+    {"test/profiles/good/portable-names.json",
+     {"syscall-not-on-architectures syscalls[0].names[5]",
+      "syscall-not-on-architectures syscalls[0].names[7]",
+      "syscall-not-on-architectures syscalls[0].names[8]",
+      "syscall-not-on-architectures syscalls[0].names[10]",
+      "syscall-not-on-architectures syscalls[0].names[12]"}},
     {"test/profiles/good/docker-default.json",
      {"docker-only-key archMap", "docker-only-key syscalls[1].includes",
       "docker-only-key syscalls[5].includes", "docker-only-key syscalls[6].includes",
@@ -279,9 +298,90 @@ TEST_CASE("lint: inline cases, one finding each") {
           R"("nosuchcall" is not a system call on any architecture (libseccomp)"},
          {"permissive-default", "no-architectures"}},
         {with_rules(R"({"names":["socketcall"],"action":"SCMP_ACT_ALLOW"})"),
+         Severity::kWarning,
+         {"syscall-not-on-architectures", "syscalls[1].names[0]",
+          R"("socketcall" is not a system call on SCMP_ARCH_X86_64 or SCMP_ARCH_AARCH64 )"
+          "(libseccomp 2.5.4); it exists on SCMP_ARCH_X86 and 7 other architectures, which the "
+          "profile does not list, so runtimes skip it"}},
+        {with_rules(R"({"names":["raed"],"action":"SCMP_ACT_ALLOW"})"),
          Severity::kError,
          {"unknown-syscall", "syscalls[1].names[0]",
-          "; it exists on SCMP_ARCH_X86, SCMP_ARCH_MIPS"}},
+          R"("raed" is not a system call on any architecture (libseccomp 2.5.4))"}},
+        {R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["exit","exit_group","rt_sigreturn","socketcall"],"action":"SCMP_ACT_ALLOW"}]})",
+         Severity::kWarning,
+         {"no-architectures", "architectures", "is missing"}},  // no architectures: any one will do
+        // Duplicate keys, at any depth, named by their field.
+        {with_rules(R"({"names":["read"],"action":"SCMP_ACT_ALLOW","action":"SCMP_ACT_KILL"})"),
+         Severity::kError,
+         {"schema", "syscalls[1].action", "is given twice in one object"}},
+        {with_rules(
+             R"({"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":8,"value":0,"op":"SCMP_CMP_EQ"}]})"),
+         Severity::kError,
+         {"schema", "syscalls[1].args[0].value", "is given twice in one object"}},
+        {with_rules(
+             R"({"names":["read"],"action":"SCMP_ACT_ALLOW","errnoRet":null,"errnoRet":null})"),
+         Severity::kError,
+         {"schema", "syscalls[1].errnoRet", "is given twice in one object"}},
+        // Null is "unset" where Go's decoder makes it so, and a required key that is null is
+        // missing.
+        {R"({"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":null,"architectures":["SCMP_ARCH_X86_64"],)"
+         R"("flags":null,"listenerPath":null,"listenerMetadata":null,"comment":null,"syscalls":[)"
+         R"({"names":["exit","exit_group","rt_sigreturn"],"action":"SCMP_ACT_ALLOW","errnoRet":null,"args":null,"comment":null},)"
+         R"({"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":null,"valueTwo":null,"op":"SCMP_CMP_EQ"}]}]})",
+         Severity::kWarning,
+         {"", "", ""}},
+        {R"({"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"syscalls":null})",
+         Severity::kWarning,
+         {"permissive-default", "defaultAction", "is SCMP_ACT_ALLOW"}},
+        {R"({"defaultAction":null,"architectures":["SCMP_ARCH_X86_64"]})",
+         Severity::kError,
+         {"schema", "defaultAction", "is required"}},
+        {with_rules(R"({"names":["read"],"action":null})"),
+         Severity::kError,
+         {"schema", "syscalls[1].action", "is required"}},
+        {with_rules(
+             R"({"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":null,"value":8,"op":"SCMP_CMP_EQ"}]})"),
+         Severity::kError,
+         {"schema", "syscalls[1].args[0].index", "is required"}},
+        {with_rules(R"({"names":["read"],"action":"SCMP_ACT_ALLOW","errnoRte":null})"),
+         Severity::kError,
+         {"schema", "syscalls[1].errnoRte", R"(unknown field "errnoRte")"}},
+        // Numbers that do not fit 64 bits are shown as written, and said to be out of range.
+        {with_rules(
+             R"({"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":18446744073709551616,"op":"SCMP_CMP_EQ"}]})"),
+         Severity::kError,
+         {"schema", "syscalls[1].args[0].value",
+          "is out of range: 18446744073709551616 does not fit 64 bits (an argument is 0 to "
+          "2^64-1)"}},
+        {with_rules(
+             R"({"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":8,"valueTwo":-99999999999999999999,"op":"SCMP_CMP_EQ"}]})"),
+         Severity::kError,
+         {"schema", "syscalls[1].args[0].valueTwo",
+          "must be an integer from 0 to 2^64-1, not a negative number -99999999999999999999"}},
+        {with_rules(
+             R"({"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1.5,"op":"SCMP_CMP_EQ"}]})"),
+         Severity::kError,
+         {"schema", "syscalls[1].args[0].value",
+          "must be an integer from 0 to 2^64-1, not a non-integer number 1.5"}},
+        {with_rules(
+             R"({"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":18446744073709551617,"value":8,"op":"SCMP_CMP_EQ"}]})"),
+         Severity::kError,
+         {"arg-index", "syscalls[1].args[0].index",
+          "18446744073709551617 is not an argument index"}},
+        {with_rules(
+             R"({"names":["read"],"action":"SCMP_ACT_ERRNO","errnoRet":100000000000000000000})"),
+         Severity::kError,
+         {"schema", "syscalls[1].errnoRet",
+          "must be an errno number from 0 to 4095, not 100000000000000000000"}},
+        // Two conditions on one argument: runc makes them alternatives.
+        {with_rules(
+             R"({"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":1,"value":0,"op":"SCMP_CMP_EQ"},)"
+             R"({"index":0,"value":0,"op":"SCMP_CMP_EQ"},{"index":0,"value":8,"op":"SCMP_CMP_EQ"},{"index":0,"value":9,"op":"SCMP_CMP_EQ"}]})"),
+         Severity::kWarning,
+         {"repeated-arg-index", "syscalls[1].args[2].index",
+          "argument 0 is already tested by args[1]: runc then adds each of this rule's 4 "
+          "conditions as a rule of its own, so the action applies when any one of them holds "
+          "(OR), not only when all do (AND)"}},
         // Warnings.
         {with_rules(R"({"names":["bpf"],"action":"SCMP_ACT_LOG"})"),
          Severity::kWarning,
@@ -373,6 +473,26 @@ TEST_CASE("lint: every error is reported, not just the first, and schema errors 
     CHECK(profile.syscalls[3].errno_ret == 1U);
 }
 
+std::string repeated(const std::string& text, std::size_t times) {
+    std::string all;
+    all.reserve(text.size() * times);
+    for (std::size_t i = 0; i < times; ++i) all += text;
+    return all;
+}
+
+TEST_CASE("lint: keys given twice are named up to 20, then counted") {
+    const LintReport report = lint_profile(
+        with_rules(R"({"names":["read"],"action":"SCMP_ACT_ALLOW","includes":{"k":0,)" +
+                   repeated(R"("k":0,)", 24) + R"("k":0}})"));
+    const auto errors = summary(report, Severity::kError);
+    REQUIRE(errors.size() == 21);
+    CHECK(errors[0] == "schema syscalls[1].includes.k");
+    CHECK(errors[19] == "schema syscalls[1].includes.k");
+    CHECK(errors[20] == "schema ");
+    CHECK(of_severity(report, Severity::kError)[20]->message ==
+          "and 5 more keys given twice in one object");
+}
+
 TEST_CASE("lint never throws, whatever the bytes") {
     const std::vector<std::string> inputs{
         "",
@@ -381,12 +501,125 @@ TEST_CASE("lint never throws, whatever the bytes") {
         R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[null,1,"x",[]]})",
         R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW",)"
         R"("args":[null,{"index":1e400}]}]})",
+        // Valid and deep: shown in a message without walking it (it overflowed the stack).
+        R"({"defaultAction":)" + std::string(200000, '[') + std::string(200000, ']') + "}",
+        R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW","includes":)" +
+            repeated(R"({"a":)", 100000) + "0" + std::string(100000, '}') + R"(}],"x":1,"x":2})",
     };
     for (const auto& text : inputs) {
         CAPTURE(text.substr(0, 80));
         const LintReport report = lint_profile(text);
         CHECK(report.has_errors());
     }
+}
+
+Profile decoded(const std::string& json);
+
+// A profile whose rule names `names` times "read" with `conditions` conditions, for `arches`.
+std::string conditions_profile(std::size_t names, std::size_t conditions,
+                               const std::vector<std::string>& arches) {
+    std::string text = R"({"defaultAction":"SCMP_ACT_ERRNO","architectures":[)";
+    for (std::size_t i = 0; i < arches.size(); ++i) text += (i ? ",\"" : "\"") + arches[i] + "\"";
+    text +=
+        R"(],"syscalls":[{"names":["exit","exit_group","rt_sigreturn"],"action":"SCMP_ACT_ALLOW"},)";
+    text += R"({"action":"SCMP_ACT_ALLOW","names":[)";
+    for (std::size_t i = 0; i < names; ++i) text += i ? ",\"read\"" : "\"read\"";
+    text += R"(],"args":[)";
+    for (std::size_t i = 0; i < conditions; ++i) {
+        text += (i ? "," : "") + std::string(R"({"index":)") + std::to_string(i) +
+                R"(,"value":0,"op":"SCMP_CMP_GE"})";
+    }
+    return text + "]}]}";
+}
+
+TEST_CASE("lint: too-large counts conditions once per name and per architecture, up to 1024") {
+    const auto too_large = [](const std::string& json) {
+        const LintReport report = lint_profile(json);
+        return summary(report, Severity::kError);
+    };
+    const std::vector<std::string> one{"SCMP_ARCH_X86_64"};
+    const std::vector<std::string> two{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"};
+    CHECK(kMaxCompiledConditions == 1024);
+    CHECK(too_large(conditions_profile(1024, 1, one)).empty());
+    CHECK(too_large(conditions_profile(1025, 1, one)) ==
+          std::vector<std::string>{"too-large syscalls"});
+    CHECK(too_large(conditions_profile(256, 2, two)).empty());  // 512 x 2
+    CHECK(too_large(conditions_profile(171, 3, two)) ==         // 513 x 2
+          std::vector<std::string>{"too-large syscalls"});
+    // Without architectures, the native one alone.
+    CHECK(too_large(conditions_profile(1024, 1, {})).empty());
+    const LintReport report = lint_profile(conditions_profile(205, 5, one));
+    REQUIRE(report.findings.size() == 1);
+    CHECK(report.findings[0].message ==
+          "has 1025 argument conditions (a rule's conditions count once per name) for 1 "
+          "architecture: 1025 to compile, more than the 1024 the linter builds a filter for "
+          "(libseccomp's time grows faster than their square, and such a filter is near or over "
+          "the kernel's limit of 4096 BPF instructions)");
+    const auto check = std::find_if(lint_checks().begin(), lint_checks().end(),
+                                    [](const LintCheck& c) { return c.id == "too-large"; });
+    REQUIRE(check != lint_checks().end());
+    CHECK(contains(std::string(check->summary), "(1024)"));
+}
+
+TEST_CASE("lint: architectures of the other byte order than this machine's are compiled for") {
+    const std::string big =
+        R"({"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_S390X","SCMP_ARCH_S390"],)"
+        R"("syscalls":[{"names":["exit","exit_group","rt_sigreturn","read"],"action":"SCMP_ACT_ALLOW"}]})";
+    const std::string little =
+        R"({"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_AARCH64"],)"
+        R"("syscalls":[{"names":["exit","exit_group","rt_sigreturn","read"],"action":"SCMP_ACT_ALLOW"}]})";
+    const bool native_big = big_endian(seccomp_arch_native());
+    const LintReport other = lint_profile(native_big ? little : big);
+    CHECK(summary(other, Severity::kError).empty());
+    CHECK(summary(other, Severity::kWarning) ==
+          std::vector<std::string>{"other-byte-order architectures"});
+    REQUIRE(!other.findings.empty());
+    CHECK(contains(other.findings[0].message,
+                   "runc adds the node's own architecture to the filter, so only"));
+    const LintReport same = lint_profile(native_big ? big : little);
+    CHECK(same.findings.empty());
+
+    // A rule one of them refuses is still found: on s390 (32 bits) the two values are one.
+    const LintReport conflict = lint_profile(
+        R"({"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_S390X","SCMP_ARCH_S390"],"syscalls":[)"
+        R"({"names":["exit","exit_group","rt_sigreturn"],"action":"SCMP_ACT_ALLOW"},)"
+        R"({"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]},)"
+        R"({"names":["personality"],"action":"SCMP_ACT_KILL","args":[{"index":0,"value":4294967297,"op":"SCMP_CMP_EQ"}]}]})");
+    CAPTURE(conflict.findings.size());
+    const auto errors = of_severity(conflict, Severity::kError);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0]->check == "compile");
+    CHECK(errors[0]->field == "syscalls[2].names[0]");
+    CHECK(contains(errors[0]->message, "no filter for SCMP_ARCH_S390:"));
+
+    // This machine's runtime cannot build it, and says why.
+    Profile profile = decoded(native_big ? little : big);
+    std::string error;
+    CHECK_FALSE(build_filter(profile, error));
+    CHECK(contains(error, "(this machine's architecture, always in the filter) is"));
+    CHECK(contains(error, "a seccomp filter has one byte order, libseccomp refuses to mix them"));
+}
+
+TEST_CASE("big_endian: the table agrees with libseccomp, which refuses to mix byte orders") {
+    for (const std::uint32_t first : known_architectures()) {
+        for (const std::uint32_t second : known_architectures()) {
+            CAPTURE(arch_name(first));
+            CAPTURE(arch_name(second));
+            const Filter filter(seccomp_init(SCMP_ACT_ALLOW));
+            REQUIRE(filter);
+            REQUIRE(seccomp_arch_remove(filter.get(), SCMP_ARCH_NATIVE) == 0);
+            REQUIRE(seccomp_arch_add(filter.get(), first) == 0);
+            const int rc = seccomp_arch_add(filter.get(), second);
+            if (first == second) {
+                CHECK(rc == -EEXIST);
+            } else {
+                CHECK((rc == -EDOM) == (big_endian(first) != big_endian(second)));
+                CHECK((rc == 0) == (big_endian(first) == big_endian(second)));
+            }
+        }
+    }
+    CHECK(big_endian(SCMP_ARCH_S390X));
+    CHECK_FALSE(big_endian(SCMP_ARCH_X86_64));
 }
 
 // --- the filter ------------------------------------------------------------------------------
@@ -492,6 +725,88 @@ TEST_CASE("build_filter: two conditions on one argument become two rules (OR), a
     REQUIRE_MESSAGE(program.has_value(), export_error);
     CHECK(program->size() % 8 == 0);  // struct sock_filter is 8 bytes
     CHECK(program->size() > 8);
+}
+
+TEST_CASE("build_filter: libseccomp's binary tree above 32 names, as runc sets it") {
+    std::string error;
+    std::uint32_t value = 0;
+    const Filter small = build_filter(decoded(with_rules("")), error);
+    REQUIRE_MESSAGE(small, error);
+    REQUIRE(seccomp_attr_get(small.get(), SCMP_FLTATR_CTL_OPTIMIZE, &value) == 0);
+    CHECK(value == 1);
+    const Filter large =
+        build_filter(decoded(read_profile("test/profiles/good/docker-default.json")), error);
+    REQUIRE_MESSAGE(large, error);
+    REQUIRE(seccomp_attr_get(large.get(), SCMP_FLTATR_CTL_OPTIMIZE, &value) == 0);
+    CHECK(value == 2);
+}
+
+// The filter runc's calls build: every name of every rule added, repeats included.
+std::string runc_program(const Profile& profile) {
+    const Filter filter(seccomp_init(*action_value(profile.default_action, std::nullopt)));
+    REQUIRE(filter);
+    for (const auto& rule : profile.syscalls) {
+        const auto action = action_value(rule.action, rule.errno_ret);
+        REQUIRE(action);
+        std::vector<scmp_arg_cmp> conditions;
+        for (const auto& arg : rule.args) {
+            conditions.push_back({arg.index, *compare_op(arg.op), arg.value, arg.value_two});
+        }
+        for (const auto& name : rule.names) {
+            REQUIRE(seccomp_rule_add_array(filter.get(), *action,
+                                           seccomp_syscall_resolve_name(name.c_str()),
+                                           static_cast<unsigned>(conditions.size()),
+                                           conditions.empty() ? nullptr : conditions.data()) == 0);
+        }
+    }
+    std::string error;
+    const auto program = export_bpf(filter, error);
+    REQUIRE_MESSAGE(program, error);
+    return *program;
+}
+
+TEST_CASE("build_filter: a repeated rule is added once, and the program is runc's all the same") {
+    const Profile profile = decoded(
+        R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[)"
+        R"({"names":["read","read","write","read"],"action":"SCMP_ACT_ALLOW"},)"
+        R"({"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":8,"op":"SCMP_CMP_EQ"}]},)"
+        R"({"names":["personality"],"action":"SCMP_ACT_KILL"},)"
+        R"({"names":["personality","personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":8,"op":"SCMP_CMP_EQ"}]},)"
+        R"({"names":["write"],"action":"SCMP_ACT_ALLOW"},)"
+        R"({"names":["ioctl"],"action":"SCMP_ACT_ERRNO","errnoRet":25,"args":[{"index":1,"value":21505,"op":"SCMP_CMP_EQ"}]},)"
+        R"({"names":["ioctl"],"action":"SCMP_ACT_ERRNO","errnoRet":25,"args":[{"index":1,"value":21505,"op":"SCMP_CMP_EQ"}]}]})");
+    std::string error;
+    const Filter filter = build_filter(profile, error);
+    REQUIRE_MESSAGE(filter, error);
+    const auto program = export_bpf(filter, error);
+    REQUIRE_MESSAGE(program, error);
+    CHECK(*program == runc_program(profile));
+}
+
+TEST_CASE("the kernel refuses a program longer than kMaxFilterInstructions, as lint says") {
+    // test/profiles/bad/compile-too-long.json lists this machine's architecture when it is a
+    // little-endian one, so build_filter builds the very filter lint measured.
+    const Profile profile = decoded(read_profile("test/profiles/bad/compile-too-long.json"));
+    const std::uint32_t native = seccomp_arch_native();
+    if (std::find(profile.architectures.begin(), profile.architectures.end(), arch_name(native)) ==
+        profile.architectures.end()) {
+        MESSAGE("skipped: this machine's architecture is not in compile-too-long.json");
+        return;
+    }
+    std::string error;
+    Filter filter = build_filter(profile, error);
+    REQUIRE_MESSAGE(filter, error);
+    const auto program = export_bpf(filter, error);
+    REQUIRE_MESSAGE(program, error);
+    CHECK(program->size() / 8 > kMaxFilterInstructions);
+    REQUIRE(seccomp_attr_set(filter.get(), SCMP_FLTATR_API_SYSRAWRC, 1) == 0);
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) _exit(-seccomp_load(filter.get()));  // the errno the kernel answered
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == EINVAL);
 }
 
 TEST_CASE("Filter is a move-only owner") {

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -368,6 +370,55 @@ TEST_CASE("symlinks in the destination are never followed") {
         CHECK_FALSE(fs::exists(outside / "default.json"));
         CHECK(read_file(outside / "precious.json") == "precious");
         CHECK(state_of(to).contains("profiles/default.json"));  // still ours, still to fix
+        // One file, counted once: as failed, not also as updated.
+        CHECK(report.count(SyncAction::kUpdate) == 0);
+        CHECK(report.count(SyncAction::kInstall) == 0);
+        CHECK(report.count(SyncAction::kUnchanged) == 1);    // web.json
+        CHECK(report.plan.count(SyncAction::kUpdate) == 1);  // what was attempted
+    }
+    SUBCASE("the same for a file the sync never installed: a plain note, no adoption") {
+        fs::remove_all(to / "profiles");
+        fs::create_directory_symlink(outside, to / "profiles");
+        fs::remove(to / std::string(kSyncStateFile));
+        const SyncReport report = sync_profiles(from, to);
+        REQUIRE(report.errors.size() == 1);
+        CHECK(report.count(SyncAction::kUpdate) == 0);
+        const auto change =
+            std::find_if(report.plan.changes.begin(), report.plan.changes.end(),
+                         [](const PlannedChange& c) { return c.path == "profiles/default.json"; });
+        REQUIRE(change != report.plan.changes.end());
+        CHECK_FALSE(change->foreign);
+        CHECK(change->note ==
+              "cannot be written: a component of the path is a symlink or not a directory "
+              "(never followed)");
+    }
+    SUBCASE("a symlink where a catalog file goes is replaced, and the note says so") {
+        fs::remove(to / "web.json");
+        fs::create_symlink(outside / "precious.json", to / "web.json");
+        fs::remove(to / std::string(kSyncStateFile));
+        const SyncReport report = sync_profiles(from, to);
+        CHECK(report.in_sync());
+        CHECK(report.count(SyncAction::kUpdate) == 1);
+        const auto change =
+            std::find_if(report.plan.changes.begin(), report.plan.changes.end(),
+                         [](const PlannedChange& c) { return c.path == "web.json"; });
+        REQUIRE(change != report.plan.changes.end());
+        CHECK(change->foreign);
+        CHECK(change->note == "replaces a symlink");
+        CHECK_FALSE(fs::is_symlink(to / "web.json"));
+        CHECK(read_file(to / "web.json") == example("web.json"));
+        CHECK(read_file(outside / "precious.json") == "precious");
+    }
+    SUBCASE("an installed file whose directory became a symlink is released, saying why") {
+        fs::remove_all(to / "profiles");
+        fs::create_directory_symlink(outside, to / "profiles");
+        fs::remove_all(from / "profiles");
+        const SyncReport report = sync_profiles(from, to);
+        REQUIRE(report.count(SyncAction::kRelease) == 1);
+        CHECK(report.plan.changes[0].path == "profiles/default.json");
+        CHECK(report.plan.changes[0].note ==
+              "cannot be reached, left in place: a component of the path is a symlink or not a "
+              "directory (never followed)");
     }
     SUBCASE("an installed file swapped for a symlink: left, and its target untouched") {
         fs::remove(to / "web.json");
@@ -528,6 +579,96 @@ TEST_CASE("unusable sources and destinations are errors naming the path") {
     const std::string not_a_directory = message(temp / "catalog", temp / "a-file");
     CHECK(not_a_directory.find((temp / "a-file").string()) == 0);
     CHECK(not_a_directory.find("Not a directory") != std::string::npos);
+    // --from a regular file: not "does not exist".
+    CHECK(message(temp / "a-file", temp / "dest") ==
+          (temp / "a-file").string() + ": is not a directory");
+    CHECK(message(temp / "nope", temp / "dest").find("does not exist") != std::string::npos);
+}
+
+TEST_CASE("a check cache lints each content once across syncs") {
+    TempDir temp;
+    const fs::path from = temp / "catalog";
+    const fs::path to = temp / "dest";
+    write_file(from / "web.json", example("web.json"));
+    write_file(from / "default.json", example("default.json"));
+    write_file(from / "bad.json", kBroken);
+    ProfileCheckCache cache;
+
+    const SyncReport first = sync_profiles(from, to, {}, &cache);
+    CHECK(first.plan.checked == 3);
+    CHECK(first.plan.check_cached == 0);
+    CHECK(cache.checks_run() == 3);
+
+    // Nothing changed: nothing linted, and the same decisions (the rejection included).
+    const SyncReport second = sync_profiles(from, to, {}, &cache);
+    CHECK(second.plan.checked == 0);
+    CHECK(second.plan.check_cached == 3);
+    CHECK(cache.checks_run() == 3);
+    CHECK(second.count(SyncAction::kUnchanged) == 2);
+    REQUIRE(second.plan.rejected.size() == 1);
+    CHECK(second.plan.rejected[0].reason == first.plan.rejected[0].reason);
+
+    // A changed file is checked again; a file with bytes seen before is not.
+    write_file(from / "web.json", example("audit.json"));
+    write_file(from / "copy.json", example("default.json"));
+    const SyncReport third = sync_profiles(from, to, {}, &cache);
+    CHECK(third.plan.checked == 1);
+    CHECK(third.plan.check_cached == 3);
+    CHECK(third.count(SyncAction::kUpdate) == 1);
+    CHECK(third.count(SyncAction::kInstall) == 1);
+    CHECK(read_file(to / "web.json") == example("audit.json"));
+    // The old web.json's result was not used by this sync: dropped (the cache holds the catalog).
+    CHECK(cache.size() == 3);
+
+    // A fixed file is accepted on the next sync: results are by content, not by name.
+    write_file(from / "bad.json", example("web.json"));
+    const SyncReport fourth = sync_profiles(from, to, {}, &cache);
+    CHECK(fourth.plan.rejected.empty());
+    CHECK(fourth.plan.checked == 1);
+    CHECK(read_file(to / "bad.json") == example("web.json"));
+
+    // Without a cache every sync checks each content again (once: copy.json is default.json).
+    const SyncReport uncached = sync_profiles(from, to);
+    CHECK(uncached.plan.checked == 3);
+    CHECK(uncached.plan.check_cached == 1);
+    CHECK(sync_profiles(from, to).plan.checked == 3);
+}
+
+TEST_CASE("health file: written atomically, fresh, stale, from another boot, or not one") {
+    using std::chrono::milliseconds;
+    TempDir temp;
+    const fs::path health = temp / "health";
+    const auto wall = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+    CHECK(check_health_file(health, milliseconds(300'000), milliseconds(1000)) ==
+          health.string() +
+              ": no health file (sync-profiles --watch --health-file has not "
+              "written it)");
+
+    REQUIRE(write_health_file(health, milliseconds(50'000), wall).empty());
+    CHECK(read_file(health) == "{\"boottime_ms\":50000,\"time\":\"2027-01-15T08:00:00Z\"}\n");
+    CHECK(check_health_file(health, milliseconds(300'000), milliseconds(50'000)).empty());
+    CHECK(check_health_file(health, milliseconds(300'000), milliseconds(350'000)).empty());
+    CHECK(check_health_file(health, milliseconds(300'000), milliseconds(350'001)) ==
+          health.string() +
+              ": last written 300 s ago, more than 300 s: the sync loop is stuck or gone");
+    CHECK(check_health_file(health, milliseconds(300'000), milliseconds(49'999)) ==
+          health.string() + ": written before this boot; the sync loop has not written it since");
+
+    // Rewritten in place, no temporary file left.
+    REQUIRE(write_health_file(health, milliseconds(400'000), wall).empty());
+    CHECK(check_health_file(health, milliseconds(300'000), milliseconds(450'000)).empty());
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(temp.path())) {
+        names.push_back(entry.path().filename().string());
+    }
+    CHECK(names == std::vector<std::string>{"health"});
+
+    write_file(health, "not json");
+    CHECK(check_health_file(health, milliseconds(300'000), milliseconds(1000)) ==
+          health.string() + ": not a health file of sync-profiles (no boottime_ms)");
+    CHECK(write_health_file(temp / "missing/health", milliseconds(1), wall) ==
+          (temp / "missing/health").string() +
+              ": cannot write the health file: No such file or directory");
 }
 
 TEST_CASE("state file format") {

@@ -2,8 +2,8 @@
 # seccomp-gate in a real cluster: builds the image, starts a kind cluster (cluster.yaml), deploys
 # manifests/overlays/enforce with a certificate from certs/generate.sh, and checks what a user
 # would see: denials with their messages, profiles really applied by the kernel, mutation, the
-# DaemonSet's profiles on every node, ephemeral containers, fail-closed, then audit mode with its
-# audit annotation in the API server's audit log.
+# DaemonSet's profiles on every node, ephemeral containers, fail-closed (and pod updates that fail
+# open), then audit mode: nothing mutated, its audit annotation in the API server's audit log.
 #
 # usage: test/e2e/kind/run.sh
 #   env KIND_CLUSTER      cluster name (default seccomp-gate-e2e); deleted at the end
@@ -217,18 +217,21 @@ must kubectl apply -f <(pod web-control e2e "$runtime_default" "" "$probe_mkdir"
 expect_output "seccomp-gate/web.json is applied: mkdir fails with EPERM in its pod" web MKDIR_BLOCKED
 expect_output "... while the same pod under RuntimeDefault may mkdir" web-control MKDIR_ALLOWED
 
-# A pod without a profile gets seccomp-gate/default.json, which allows no chroot.
-probe_chroot='if chroot / /bin/true; then echo CHROOT_ALLOWED; else echo CHROOT_BLOCKED; fi'
-must kubectl apply -f <(pod unset e2e "" "" "$probe_chroot")
-must kubectl apply -f <(pod unset-control e2e "$runtime_default" "" "$probe_chroot")
+# A pod without a profile gets seccomp-gate/default.json: ordinary calls work (taskset:
+# sched_setaffinity), what the runtimes' default keeps out does not (linux32 -R: personality with
+# ADDR_NO_RANDOMIZE). The control runs the same under the catalog's allow-all audit.json.
+probe_default='taskset 1 true && echo AFFINITY_ALLOWED; if linux32 -R true; then echo NO_ASLR_ALLOWED; else echo NO_ASLR_BLOCKED; fi'
+must kubectl apply -f <(pod unset e2e "" "" "$probe_default")
+must kubectl apply -f <(pod unset-control e2e "$(localhost seccomp-gate/audit.json)" "" "$probe_default")
 injected=$(kubectl get pod -n e2e unset -o jsonpath='{.spec.securityContext.seccompProfile.type}/{.spec.securityContext.seccompProfile.localhostProfile}')
 if [ "$injected" = "Localhost/seccomp-gate/default.json" ]; then
     pass "a pod without a profile is mutated to Localhost seccomp-gate/default.json"
 else
     fail "a pod without a profile is mutated to the default profile: got \"$injected\""
 fi
-expect_output "... runs under it: chroot fails" unset CHROOT_BLOCKED
-expect_output "... while the same pod under RuntimeDefault may chroot" unset-control CHROOT_ALLOWED
+expect_output "... runs under it: sched_setaffinity works" unset AFFINITY_ALLOWED
+expect_output "... and personality(ADDR_NO_RANDOMIZE) is refused" unset NO_ASLR_BLOCKED
+expect_output "... which the same pod under the allow-all audit.json may do" unset-control NO_ASLR_ALLOWED
 
 # kubectl debug: the ephemeral container inherits a pod-level profile (admitted); a pod whose
 # profiles are set per container leaves it with none (denied).
@@ -278,11 +281,20 @@ else
     fail "with no webhook replica, pods are refused (failurePolicy Fail)"
     sed 's/^/    /' "$work/eventually"
 fi
+# ... but running pods can still be labelled (validate-pod-updates.seccomp-gate.io is Ignore).
+if kubectl -n e2e label pod debug-pod-level outage=true >"$work/label" 2>&1; then
+    pass "with no webhook replica, a running pod can still be labelled (pod UPDATE fails open)"
+else
+    fail "with no webhook replica, a running pod can still be labelled (pod UPDATE fails open)"
+    sed 's/^/    /' "$work/label"
+fi
 must kubectl -n seccomp-gate scale deployment/seccomp-gate --replicas=3
 must kubectl -n seccomp-gate rollout status deployment/seccomp-gate --timeout=180s
 
 step "audit overlay"
 must kubectl apply -k "$work/audit"
+# kubectl apply does not remove what an overlay no longer has: audit mode has no mutating webhook.
+must kubectl delete mutatingwebhookconfiguration seccomp-gate
 must kubectl -n seccomp-gate rollout status deployment/seccomp-gate --timeout=180s
 # The kubelet updates the policy ConfigMap volume within about a minute; the server reloads it.
 admitted_in_audit() {
@@ -296,6 +308,14 @@ else
     sed 's/^/    /' "$work/eventually"
 fi
 must kubectl apply -f <(pod audit-unconfined e2e-audit "seccompProfile: {type: Unconfined}" "" "true")
+# A dry run changes nothing: a pod without a profile stays without one.
+must kubectl apply -f <(pod audit-unset e2e-audit "" "" "true")
+kept=$(kubectl get pod -n e2e-audit audit-unset -o jsonpath='{.spec.securityContext.seccompProfile}')
+if [ -z "$kept" ]; then
+    pass "audit mode mutates nothing: a pod without a profile is admitted as it is"
+else
+    fail "audit mode mutates nothing: the pod got $kept"
+fi
 control_plane="$cluster-control-plane"
 audit_annotated() {
     docker exec "$control_plane" cat /var/log/kubernetes/audit/audit.log |
