@@ -191,6 +191,8 @@ std::string json_quoted(std::string_view text) { return shown(Json(std::string(t
 //   keys took 5 s); this builder appends, and finds duplicates with a hash set.
 class JsonBuilder final : public nlohmann::json_sax<Json> {
   public:
+    static constexpr std::size_t kMaxDepth = 64;
+
     struct Duplicate {
         std::string field;  // "syscalls[0].action"
     };
@@ -200,6 +202,7 @@ class JsonBuilder final : public nlohmann::json_sax<Json> {
     std::size_t more_duplicates = 0;                            // and how many more
     std::unordered_map<std::string, std::string> number_texts;  // field -> the number as written
     std::string parse_error_text;                               // nlohmann's message
+    bool too_deep = false;                                      // nested beyond kMaxDepth
 
     bool null() override { return add(Json(nullptr)); }
     bool boolean(bool value) override { return add(Json(value)); }
@@ -269,6 +272,13 @@ class JsonBuilder final : public nlohmann::json_sax<Json> {
         return true;
     }
     bool open(Json container) {
+        // A profile nests 5 levels (syscalls[].args[].value), Docker's includes 4. Anything much
+        // deeper is not a profile, and recursive copies and messages of it would overflow the
+        // stack: the parse stops here.
+        if (frames_.size() >= kMaxDepth) {
+            too_deep = true;
+            return false;
+        }
         Json* placed = place(std::move(container));
         frames_.push_back({placed, {}, {}});
         return true;
@@ -1051,6 +1061,13 @@ LintReport Linter::run(std::string_view text) {
     LintReport report;
     JsonBuilder builder;
     if (!Json::sax_parse(text, &builder)) {
+        if (builder.too_deep) {
+            error("json", "",
+                  "nested deeper than " + std::to_string(JsonBuilder::kMaxDepth) +
+                      " levels: not a seccomp profile");
+            report.findings = std::move(findings_);
+            return report;
+        }
         // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> the part
         // from "line".
         const std::string& what = builder.parse_error_text;

@@ -511,6 +511,13 @@ TEST_CASE("lint never throws, whatever the bytes") {
         const LintReport report = lint_profile(text);
         CHECK(report.has_errors());
     }
+    // Deep documents stop the parse with their own message (they overflowed the stack under
+    // ASan when copied).
+    const LintReport deep = lint_profile(R"({"defaultAction":)" + std::string(200000, '[') +
+                                         std::string(200000, ']') + "}");
+    REQUIRE(deep.findings.size() == 1);
+    CHECK(deep.findings[0].check == "json");
+    CHECK(deep.findings[0].message == "nested deeper than 64 levels: not a seccomp profile");
 }
 
 Profile decoded(const std::string& json);
