@@ -59,7 +59,8 @@ const CatalogProfile* CatalogSnapshot::find(std::string_view name) const {
     return found == profiles_.end() ? nullptr : &found->second;
 }
 
-CatalogSnapshot build_catalog(std::string_view prefix, const std::vector<CatalogFile>& files) {
+CatalogSnapshot build_catalog(std::string_view prefix, const std::vector<CatalogFile>& files,
+                              const ProfileChecker& check_file) {
     CatalogSnapshot catalog;
     for (const auto& file : files) {
         const std::string joined =
@@ -73,7 +74,7 @@ CatalogSnapshot build_catalog(std::string_view prefix, const std::vector<Catalog
             catalog.rejected_.push_back({file.relative_path, file.read_error});
             continue;
         }
-        ProfileCheck check = check_profile(file.content);
+        ProfileCheck check = check_file(file.content);
         if (!check.error.empty()) {
             catalog.rejected_.push_back({file.relative_path, std::move(check.error)});
             continue;

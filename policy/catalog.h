@@ -28,21 +28,6 @@ struct CatalogRejection {
     std::string reason;
 };
 
-class CatalogSnapshot {
-  public:
-    // `name` must already be cleaned (clean_profile_path).
-    const CatalogProfile* find(std::string_view name) const;
-    const std::map<std::string, CatalogProfile, std::less<>>& profiles() const { return profiles_; }
-    const std::vector<CatalogRejection>& rejected() const { return rejected_; }
-
-    friend CatalogSnapshot build_catalog(std::string_view prefix,
-                                         const std::vector<CatalogFile>& files);
-
-  private:
-    std::map<std::string, CatalogProfile, std::less<>> profiles_;
-    std::vector<CatalogRejection> rejected_;
-};
-
 // The checks a profile must pass to enter the catalog: no error from the profile linter
 // (profile/lint.h). `error` is empty when it passes, else it names the errors' fields.
 struct ProfileCheck {
@@ -52,12 +37,32 @@ struct ProfileCheck {
 };
 ProfileCheck check_profile(std::string_view json_text);
 
+// How build_catalog checks a file: check_profile, or a cache in front of it (sync-profiles).
+using ProfileChecker = std::function<ProfileCheck(std::string_view json_text)>;
+
+class CatalogSnapshot {
+  public:
+    // `name` must already be cleaned (clean_profile_path).
+    const CatalogProfile* find(std::string_view name) const;
+    const std::map<std::string, CatalogProfile, std::less<>>& profiles() const { return profiles_; }
+    const std::vector<CatalogRejection>& rejected() const { return rejected_; }
+
+    friend CatalogSnapshot build_catalog(std::string_view prefix,
+                                         const std::vector<CatalogFile>& files,
+                                         const ProfileChecker& check);
+
+  private:
+    std::map<std::string, CatalogProfile, std::less<>> profiles_;
+    std::vector<CatalogRejection> rejected_;
+};
+
 // Lexical clean-up of a localhostProfile or catalog path: drops "." and empty segments.
 // nullopt for an absolute path, a path with a ".." segment, or an empty one.
 std::optional<std::string> clean_profile_path(std::string_view path);
 
-// Builds the catalog: each file that passes check_profile becomes the profile
+// Builds the catalog: each file that passes `check` becomes the profile
 // "<prefix>/<relative_path>"; the others are listed in rejected() with the reason.
-CatalogSnapshot build_catalog(std::string_view prefix, const std::vector<CatalogFile>& files);
+CatalogSnapshot build_catalog(std::string_view prefix, const std::vector<CatalogFile>& files,
+                              const ProfileChecker& check = check_profile);
 
 }  // namespace seccomp_gate

@@ -503,29 +503,22 @@ SyncPlan plan_sync(const std::vector<CatalogFile>& files, const SyncDestination&
     plan.catalog_files = files.size();
     const int root = destination.fd();
 
-    // The checks are the catalog's own (build_catalog's, with an empty prefix: a profile's name
-    // is its path), step by step so that a check result can come from the cache.
+    // The catalog's own checks (build_catalog, with an empty prefix: a profile's name is its
+    // path), with the cache in front of the linter.
     ProfileCheckCache one_sync;
     ProfileCheckCache& checks = cache != nullptr ? *cache : one_sync;
     const std::size_t checks_before = checks.checks_run();
+    const CatalogSnapshot catalog =
+        build_catalog("", files, [&](std::string_view content) -> ProfileCheck {
+            ++plan.checked;
+            return checks.check(std::string(content));
+        });
     std::map<std::string, std::string, std::less<>> rejected;
+    for (const auto& rejection : catalog.rejected()) rejected[rejection.file] = rejection.reason;
     std::map<std::string, std::string_view, std::less<>> valid;
     for (const auto& file : files) {
         const auto name = clean_profile_path(file.relative_path);
-        if (!name) {
-            rejected[file.relative_path] = "not a usable profile path";
-            continue;
-        }
-        if (!file.read_error.empty()) {
-            rejected[file.relative_path] = file.read_error;
-            continue;
-        }
-        const ProfileCheck& check = checks.check(file.content);
-        ++plan.checked;
-        if (!check.error.empty()) {
-            rejected[file.relative_path] = check.error;
-            continue;
-        }
+        if (!name || catalog.find(*name) == nullptr) continue;
         if (std::string problem = reserved_name_problem(*name); !problem.empty()) {
             rejected[file.relative_path] = std::move(problem);
             continue;
