@@ -11,6 +11,7 @@
 #       KIND_NODE_IMAGE   node image for `kind create cluster --image`
 # Needs docker (a running engine), kind and kubectl. Without an engine it prints
 # "skipped: ..." and exits 0: it never passes without having run. Exit 1 when a check failed.
+# test/e2e/kind/test_run_logic.py runs this script against fake docker, kind and kubectl.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -97,12 +98,15 @@ localhost() { echo "seccompProfile: {type: Localhost, localhostProfile: $1}"; }
 runtime_default="seccompProfile: {type: RuntimeDefault}"
 
 # expect_denied NAME MESSAGE: the manifest on stdin is refused by the webhook, saying MESSAGE.
+# A pod is refused by mutate.seccomp-gate.io already (the API server calls the mutating webhooks
+# first, and /mutate judges what it would admit); workloads and updates by validate.
 expect_denied() {
     local name=$1 message=$2
     if kubectl apply -f - >"$work/apply" 2>&1; then
         fail "$name: admitted"
         sed 's/^/    /' "$work/apply"
-    elif grep -q 'admission webhook "validate.seccomp-gate.io" denied the request' "$work/apply" &&
+    elif grep -qE 'admission webhook "(mutate|validate)\.seccomp-gate\.io" denied the request' \
+        "$work/apply" &&
         grep -qF -- "$message" "$work/apply"; then
         pass "$name"
         sed 's/^/    /' "$work/apply"
@@ -137,14 +141,27 @@ expect_output() {
 
 step "image $image and $busybox"
 must docker build -t "$image" "$repo"
-must docker pull "$busybox"
+# busybox is a multi-platform image: `kind load docker-image` of it fails where Docker keeps images
+# in containerd ("ctr: content digest ... not found": docker save exports the whole index, whose
+# other platforms were never pulled). Save this platform alone; a Docker without
+# `save --platform` (before 28) leaves busybox to the nodes, which pull it themselves.
+platform=linux/$(docker version --format '{{.Server.Arch}}')
+must docker pull --platform "$platform" "$busybox"
+busybox_archive=""
+if [[ $(docker save --help 2>&1) == *--platform* ]]; then
+    busybox_archive="$work/busybox.tar"
+    must docker save --platform "$platform" --output "$busybox_archive" "$busybox"
+else
+    echo "note: this docker cannot save one platform of $busybox; the nodes will pull it"
+fi
 
 step "kind cluster $cluster"
 kind delete cluster --name "$cluster" >/dev/null 2>&1 || true
 cd "$here" # cluster.yaml's extraMounts are relative to it
 must kind create cluster --name "$cluster" --config cluster.yaml --kubeconfig "$KUBECONFIG" \
     --wait 180s ${KIND_NODE_IMAGE:+--image "$KIND_NODE_IMAGE"}
-must kind load docker-image "$image" "$busybox" --name "$cluster"
+must kind load docker-image "$image" --name "$cluster"
+[ -z "$busybox_archive" ] || must kind load image-archive "$busybox_archive" --name "$cluster"
 
 step "certificates and the enforce overlay"
 must "$repo/certs/generate.sh" --out "$work/certs"
@@ -165,10 +182,18 @@ must kubectl -n seccomp-gate rollout status deployment/seccomp-gate --timeout=18
 must kubectl -n seccomp-gate rollout status daemonset/seccomp-gate-profiles --timeout=180s
 must kubectl create namespace e2e
 must kubectl create namespace e2e-audit
-# Ready pods are not yet a webhook the API server reaches: wait for a real denial.
+# Ready pods are not yet a webhook the API server reaches: wait for a real denial. kubectl fails
+# exactly when the webhook denies, so its output is captured before it is read (under pipefail a
+# `kubectl ... | grep` would be false on every denial).
 webhook_denies() {
-    pod probe e2e "seccompProfile: {type: Unconfined}" "" "true" |
-        kubectl apply --dry-run=server -f - 2>&1 | grep -q 'denied the request'
+    local output
+    if output=$(pod probe e2e "seccompProfile: {type: Unconfined}" "" "true" |
+        kubectl apply --dry-run=server -f - 2>&1); then
+        echo "admitted: $output"
+        return 1
+    fi
+    echo "$output"
+    grep -q 'denied the request' <<<"$output"
 }
 eventually 120 webhook_denies || { fail "the webhook never answered"; cat "$work/eventually"; exit 1; }
 
@@ -190,12 +215,14 @@ for node in $(kind get nodes --name "$cluster"); do
     fi
 done
 
-pod unconfined e2e "seccompProfile: {type: Unconfined}" "" "true" |
-    expect_denied "an Unconfined pod is denied" 'must not set seccompProfile.type to "Unconfined"'
-pod missing e2e "$(localhost seccomp-gate/missing.json)" "" "true" |
-    expect_denied "a pod with a Localhost profile missing from the catalog is denied" \
-        'uses Localhost profile "seccomp-gate/missing.json", which is not in the profile catalog'
-cat <<EOF | expect_denied "a Deployment with an Unconfined template is denied" 'spec.template.spec'
+# expect_denied reads its manifest from a redirection, never from a pipe: on the right of a pipe it
+# would run in a subshell, and its PASS/FAIL counts would be lost.
+expect_denied "an Unconfined pod is denied" 'must not set seccompProfile.type to "Unconfined"' \
+    < <(pod unconfined e2e "seccompProfile: {type: Unconfined}" "" "true")
+expect_denied "a pod with a Localhost profile missing from the catalog is denied" \
+    'uses Localhost profile "seccomp-gate/missing.json", which is not in the profile catalog' \
+    < <(pod missing e2e "$(localhost seccomp-gate/missing.json)" "" "true")
+expect_denied "a Deployment with an Unconfined template is denied" 'spec.template.spec' <<EOF
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: unconfined, namespace: e2e}
@@ -223,7 +250,7 @@ expect_output "... while the same pod under RuntimeDefault may mkdir" web-contro
 probe_default='taskset 1 true && echo AFFINITY_ALLOWED; if linux32 -R true; then echo NO_ASLR_ALLOWED; else echo NO_ASLR_BLOCKED; fi'
 must kubectl apply -f <(pod unset e2e "" "" "$probe_default")
 must kubectl apply -f <(pod unset-control e2e "$(localhost seccomp-gate/audit.json)" "" "$probe_default")
-injected=$(kubectl get pod -n e2e unset -o jsonpath='{.spec.securityContext.seccompProfile.type}/{.spec.securityContext.seccompProfile.localhostProfile}')
+injected=$(kubectl get pod -n e2e unset -o jsonpath='{.spec.securityContext.seccompProfile.type}/{.spec.securityContext.seccompProfile.localhostProfile}' 2>&1) || true
 if [ "$injected" = "Localhost/seccomp-gate/default.json" ]; then
     pass "a pod without a profile is mutated to Localhost seccomp-gate/default.json"
 else
@@ -295,11 +322,17 @@ step "audit overlay"
 must kubectl apply -k "$work/audit"
 # kubectl apply does not remove what an overlay no longer has: audit mode has no mutating webhook.
 must kubectl delete mutatingwebhookconfiguration seccomp-gate
+# The policy ConfigMap changed in place: each replica reloads it when its kubelet refreshes the
+# volume, up to a minute apart, and the Service picks a replica at random. Restart the replicas so
+# that every one starts with the audit policy, and then ask often enough to reach each of them.
+must kubectl -n seccomp-gate rollout restart deployment/seccomp-gate
 must kubectl -n seccomp-gate rollout status deployment/seccomp-gate --timeout=180s
-# The kubelet updates the policy ConfigMap volume within about a minute; the server reloads it.
 admitted_in_audit() {
-    pod audit-probe e2e-audit "seccompProfile: {type: Unconfined}" "" "true" |
-        kubectl apply --dry-run=server -f -
+    local i
+    for ((i = 0; i < 6; i++)); do
+        pod audit-probe e2e-audit "seccompProfile: {type: Unconfined}" "" "true" |
+            kubectl apply --dry-run=server -f - || return 1
+    done
 }
 if eventually 180 admitted_in_audit; then
     pass "audit mode admits an Unconfined pod"
@@ -310,17 +343,21 @@ fi
 must kubectl apply -f <(pod audit-unconfined e2e-audit "seccompProfile: {type: Unconfined}" "" "true")
 # A dry run changes nothing: a pod without a profile stays without one.
 must kubectl apply -f <(pod audit-unset e2e-audit "" "" "true")
-kept=$(kubectl get pod -n e2e-audit audit-unset -o jsonpath='{.spec.securityContext.seccompProfile}')
+kept=$(kubectl get pod -n e2e-audit audit-unset -o jsonpath='{.spec.securityContext.seccompProfile}' 2>&1) || kept="(kubectl failed) $kept"
 if [ -z "$kept" ]; then
     pass "audit mode mutates nothing: a pod without a profile is admitted as it is"
 else
     fail "audit mode mutates nothing: the pod got $kept"
 fi
 control_plane="$cluster-control-plane"
+# Every grep reads its whole input: a `grep -q` that stops at the first match makes the writer
+# before it die of SIGPIPE on a long log, and pipefail turns that into a failure.
 audit_annotated() {
-    docker exec "$control_plane" cat /var/log/kubernetes/audit/audit.log |
-        grep -F '"verb":"create"' | grep -F '"resource":"pods"' | grep -F '"audit-unconfined"' |
-        grep -F '"validate.seccomp-gate.io/violations"' | grep -q 'Unconfined'
+    local log
+    log=$(docker exec "$control_plane" cat /var/log/kubernetes/audit/audit.log) || return 1
+    grep -F '"verb":"create"' <<<"$log" | grep -F '"resource":"pods"' |
+        grep -F '"audit-unconfined"' | grep -F '"validate.seccomp-gate.io/violations"' |
+        grep 'Unconfined' >/dev/null
 }
 if ! docker exec "$control_plane" test -s /var/log/kubernetes/audit/audit.log; then
     fail "the API server writes no audit log: cluster.yaml's kubeadm patch did not apply"
@@ -328,8 +365,9 @@ elif eventually 30 audit_annotated; then
     pass "the audit log records validate.seccomp-gate.io/violations for the admitted pod"
 else
     fail "the audit log records validate.seccomp-gate.io/violations for the admitted pod"
-    docker exec "$control_plane" grep -F audit-unconfined /var/log/kubernetes/audit/audit.log |
-        tail -n 3 | sed 's/^/    /'
+    # grep finding nothing is the likely case here: it must not end the script before the summary.
+    { docker exec "$control_plane" grep -F audit-unconfined /var/log/kubernetes/audit/audit.log ||
+        echo "(no audit event for audit-unconfined)"; } | tail -n 3 | sed 's/^/    /'
 fi
 
 echo "$passed passed, $failed failed"
