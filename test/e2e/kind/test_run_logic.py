@@ -32,6 +32,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "fakes"))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import fakecluster  # noqa: E402
 REPO = HERE.parents[2]
 RUN_SH = Path(os.environ.get("E2E_RUN_SH", HERE / "run.sh"))
