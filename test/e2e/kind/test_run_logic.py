@@ -14,6 +14,7 @@ usage: python3 test/e2e/kind/test_run_logic.py [-v] [TestRunLogic.test_...]
       E2E_RUN_SH       the script under test (default: run.sh beside this file); point it at an
                        older run.sh to see which cases catch its defects
       E2E_SCENARIO     JSON merged into every case's scenario, e.g. '{"image_store": "classic"}'
+      E2E_ONLY         comma-separated names of SCENARIOS to run (the other tests skip)
 Needs bash, python3, openssl (certs/generate.sh runs for real) and the real kubectl (for
 `kubectl kustomize`, which the fake `kubectl apply -k` runs).
 """
@@ -126,11 +127,18 @@ class TestRunLogic(unittest.TestCase):
             missing.append(f"the seccomp-gate binary at {BINARY} (build it, or set SECCOMP_GATE)")
         if missing:
             raise RuntimeError("missing: " + ", ".join(missing))
+        only = [name for name in os.environ.get("E2E_ONLY", "").split(",") if name]
+        scenarios = {name: SCENARIOS[name] for name in only} if only else SCENARIOS
         # The runs are independent: all at once, then each test reads its own.
-        with concurrent.futures.ThreadPoolExecutor(max_workers=len(SCENARIOS)) as pool:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(scenarios)) as pool:
             futures = {name: pool.submit(run_script, scenario)
-                       for name, scenario in SCENARIOS.items()}
+                       for name, scenario in scenarios.items()}
             cls.runs = {name: future.result() for name, future in futures.items()}
+
+    def run_of(self, name):
+        if name not in self.runs:
+            self.skipTest(f"E2E_ONLY leaves out {name}")
+        return self.runs[name]
 
     def assert_all_passed(self, run):
         self.assertEqual(run.fails, [], run.output)
@@ -143,7 +151,7 @@ class TestRunLogic(unittest.TestCase):
         keeps images in containerd. The old run.sh stopped at `kind load docker-image` of the
         multi-platform busybox, and past it at "the webhook never answered": under pipefail,
         `kubectl ... | grep -q` was false exactly when the webhook denied."""
-        run = self.runs["passing"]
+        run = self.run_of("passing")
         self.assert_all_passed(run)
         # The webhook's own denial reached run.sh, as the API server words it.
         self.assertIn('Error from server (Forbidden): error when creating "STDIN": admission '
@@ -157,7 +165,7 @@ class TestRunLogic(unittest.TestCase):
 
     def test_docker_without_save_platform(self):
         """Defect 3, older Docker: no `docker save --platform`, so the nodes pull busybox."""
-        run = self.runs["docker_without_save_platform"]
+        run = self.run_of("docker_without_save_platform")
         self.assert_all_passed(run)
         self.assertIn("note: this docker cannot save one platform of busybox:1.36.1", run.output)
         self.assertFalse(any("image-archive" in c for c in run.calls), run.calls)
@@ -166,7 +174,7 @@ class TestRunLogic(unittest.TestCase):
         """Defect 2: a webhook that admits what it must deny fails the run, with a FAIL line per
         check and the right counts. In the old run.sh expect_denied ran on the right of a pipe,
         in a subshell: its FAIL lines were printed, but the summary said 0 failed, exit 0."""
-        run = self.runs["wrongly_admits"]
+        run = self.run_of("wrongly_admits")
         self.assertEqual(run.fails, [
             "a pod with a Localhost profile missing from the catalog is denied: admitted",
             "a Deployment with an Unconfined template is denied: admitted",
@@ -182,7 +190,7 @@ class TestRunLogic(unittest.TestCase):
     def test_webhook_never_answers(self):
         """Defect 1: a webhook that never answers stops the run after 120 s of retries, with the
         API server's last error shown (the old run.sh showed an empty file: grep had it)."""
-        run = self.runs["never_answers"]
+        run = self.run_of("never_answers")
         self.assertEqual(run.fails, ["the webhook never answered"], run.output)
         self.assertEqual(run.passes, [], run.output)
         self.assertIn('failed calling webhook "validate.seccomp-gate.io": failed to call webhook: '
@@ -201,13 +209,13 @@ class TestRunLogic(unittest.TestCase):
         """Defect 4: one of three replicas still serves the enforce policy after the audit overlay
         (its kubelet has not refreshed the ConfigMap). The old run.sh went on after the first
         admission, and the stale replica denied `must kubectl apply` of audit-unset."""
-        run = self.runs["flaky_replica"]
+        run = self.run_of("flaky_replica")
         self.assert_all_passed(run)
         self.assertIn("kubectl -n seccomp-gate rollout restart deployment/seccomp-gate", run.calls)
 
     def test_audit_log_without_the_annotation(self):
         """The audit check fails with the events it found when the annotation is missing."""
-        run = self.runs["audit_annotation_missing"]
+        run = self.run_of("audit_annotation_missing")
         check = "the audit log records validate.seccomp-gate.io/violations for the admitted pod"
         self.assertEqual(run.fails, [check], run.output)
         self.assertEqual(run.summary, (len(ALL_CHECKS) - 1, 1), run.output)
@@ -216,7 +224,7 @@ class TestRunLogic(unittest.TestCase):
 
     def test_audit_log_without_the_event(self):
         """Defect 5: grep finding nothing no longer ends the script before its summary."""
-        run = self.runs["audit_event_missing"]
+        run = self.run_of("audit_event_missing")
         check = "the audit log records validate.seccomp-gate.io/violations for the admitted pod"
         self.assertEqual(run.fails, [check], run.output)
         self.assertIn("    (no audit event for audit-unconfined)", run.output)
@@ -225,7 +233,7 @@ class TestRunLogic(unittest.TestCase):
 
     def test_no_docker_engine(self):
         """Without an engine run.sh says why it skips and touches nothing."""
-        run = self.runs["no_docker_engine"]
+        run = self.run_of("no_docker_engine")
         self.assertEqual(run.output, "skipped: no Docker engine (docker info failed): kind tests "
                          "need one\n")
         self.assertEqual(run.code, 0)

@@ -3,13 +3,13 @@ to drive test/e2e/kind/run.sh through its whole logic without Docker.
 
 test_run_logic.py serves this module on a local TCP port (serve()); docker, kind and kubectl next
 to it are one small bash client that sends its command line there and prints the answer, so a
-call costs a bash start, not a Python one. The answers copy the
-real tools' output where run.sh reads it: kubectl's "Error from server (Forbidden): error when
-creating "STDIN": admission webhook "..." denied the request: ..." (k8s.io/apiserver
-admission/plugin/webhook/errors.ToStatusErr, wrapped by kubectl apply's AddSourceToErr and
-StandardErrorMessage), "... created (server dry run)", `rollout status` lines, the API server's
-audit events (audit.k8s.io/v1 Event, one compact JSON object per line), kind's image-load error of
-a multi-platform image under Docker's containerd image store.
+call costs a bash start, not a Python one. The answers copy the real tools' output where run.sh
+reads it: kubectl's 'Error from server (Forbidden): error when creating "STDIN": admission
+webhook "..." denied the request: ...' (k8s.io/apiserver admission/plugin/webhook/errors
+ToStatusErr, wrapped by kubectl apply's AddSourceToErr and StandardErrorMessage), "... created
+(server dry run)", `rollout status` lines, the API server's audit events (audit.k8s.io/v1 Event,
+one compact JSON object per line), kind's image-load error of a multi-platform image under
+Docker's containerd image store.
 
 The webhook is the real one: every admission request goes to `seccomp-gate review` ($SECCOMP_GATE)
 with the policy of the replica the Service picked, so run.sh's expected messages are checked
@@ -54,6 +54,14 @@ WEBHOOK_NAMESPACE = "seccomp-gate"
 EXEMPT_NAMESPACES = ("kube-system", "seccomp-gate")  # the webhooks' namespaceSelector
 AUDITED_NAMESPACES = ("e2e", "e2e-audit")  # test/e2e/kind/audit-policy.yaml
 SERVICE_URL = "https://seccomp-gate.seccomp-gate.svc:443"
+
+
+class ApiError(Exception):
+    """A request the API server refused: the HTTP code and the Status's reason and message."""
+
+    def __init__(self, code, reason, message):
+        super().__init__(message)
+        self.code, self.reason, self.message = code, reason, message
 
 
 class Exit(Exception):
@@ -579,7 +587,7 @@ def call_webhook(cluster, name, path, request):
 
 def admit(cluster, operation, obj, old, subresource, dry_run):
     """The API server's admission chain for one request: mutating, then validating webhooks.
-    Returns (object, warnings, audit annotations); raises Exit with kubectl's error text."""
+    Returns (object, warnings, audit annotations); raises ApiError."""
     webhook = cluster["webhook"]
     kind_name = obj["kind"]
     namespace = obj["metadata"].get("namespace", "default")
@@ -610,7 +618,7 @@ def admit(cluster, operation, obj, old, subresource, dry_run):
         except WebhookError as error:
             if failure_policy == "Ignore":
                 continue
-            raise Exit(1, stderr=f"Internal error occurred: {error}") from None
+            raise ApiError(500, "InternalError", f"Internal error occurred: {error}") from None
         warnings += response.get("warnings", [])
         for key, value in response.get("auditAnnotations", {}).items():
             annotations[f"{name}/{key}"] = value
@@ -619,8 +627,7 @@ def admit(cluster, operation, obj, old, subresource, dry_run):
             denied = f"admission webhook \"{name}\" denied the request"
             message = f"{denied}: {status['message']}" if status.get("message") else \
                 f"{denied} without explanation"
-            reason = status.get("reason", "")
-            raise Exit(1, stderr=f"({reason})\0{message}" if reason else f"\0{message}")
+            raise ApiError(status.get("code", 400), status.get("reason", ""), message)
         if response.get("patch"):
             patch = json.loads(base64.b64decode(response["patch"]))
             obj = apply_patch(obj, patch)
@@ -675,15 +682,12 @@ def audit_event(cluster, verb, namespace, name, subresource, dry_run, code, anno
         file.write(json.dumps(event, separators=(",", ":")) + "\n")
 
 
-def server_error(message, source=None, operation="creating"):
-    """kubectl's StandardErrorMessage of an API status error, with apply's AddSourceToErr."""
-    reason, _, text = message.partition("\0")
-    if text == "":
-        reason, text = "(InternalError)", reason
-    if source:
-        text = f"error when {operation} \"{source}\": {text}"
-    return f"Error from server {reason}: {text}\n".replace("Error from server : ",
-                                                             "Error from server: ")
+def server_error(error, source=None):
+    """kubectl's StandardErrorMessage of an API status error ("Error from server (Reason): ..."
+    or, without a reason, "Error from server: ..."), with apply's AddSourceToErr."""
+    text = f"error when creating \"{source}\": {error.message}" if source else error.message
+    reason = f" ({error.reason})" if error.reason else ""
+    return f"Error from server{reason}: {text}\n"
 
 
 def apply_manifest(obj, source, namespace, cluster, dry_run):
@@ -699,11 +703,10 @@ def apply_manifest(obj, source, namespace, cluster, dry_run):
             return f"pod/{name} unchanged\n"
     try:
         obj, warnings, annotations = admit(cluster, "CREATE", obj, None, None, dry_run)
-    except Exit as error:
+    except ApiError as error:
         if kind_name == "Pod":
-            audit_event(cluster, "create", namespace, name, None, dry_run,
-                        403 if "denied the request" in error.stderr else 500, {})
-        raise Exit(1, stderr=server_error(error.stderr, source)) from None
+            audit_event(cluster, "create", namespace, name, None, dry_run, error.code, {})
+        raise Exit(1, stderr=server_error(error, source)) from None
     if kind_name == "Pod":
         audit_event(cluster, "create", namespace, name, None, dry_run, 201, annotations)
     WARNINGS.extend(f"Warning: {warning}\n" for warning in warnings)
@@ -861,9 +864,10 @@ def debug(name, options, positional, namespace, cluster):
     new["spec"].setdefault("ephemeralContainers", []).append(container)
     try:
         new, _, annotations = admit(cluster, "UPDATE", new, old, "ephemeralcontainers", False)
-    except Exit as error:
-        audit_event(cluster, "patch", namespace, name, "ephemeralcontainers", False, 403, {})
-        raise Exit(1, stderr=server_error(error.stderr)) from None
+    except ApiError as error:
+        audit_event(cluster, "patch", namespace, name, "ephemeralcontainers", False, error.code,
+                    {})
+        raise Exit(1, stderr=server_error(error)) from None
     audit_event(cluster, "patch", namespace, name, "ephemeralcontainers", False, 200, annotations)
     pod["object"] = new
     return ""
@@ -877,8 +881,8 @@ def label(name, assignment, namespace, cluster):
     new["metadata"].setdefault("labels", {})[key] = value
     try:
         new, _, annotations = admit(cluster, "UPDATE", new, old, None, False)
-    except Exit as error:
-        raise Exit(1, stderr=server_error(error.stderr)) from None
+    except ApiError as error:
+        raise Exit(1, stderr=server_error(error)) from None
     audit_event(cluster, "patch", namespace, name, None, False, 200, annotations)
     pod["object"] = new
     return f"pod/{name} labeled\n"
