@@ -91,6 +91,9 @@ int audit_command(const std::vector<std::string>& argv) {
         }
     }
 
+    // Directories are read in name order, but PATH arguments in the order given and findings in
+    // rule order: a report reads (and diffs) best by position.
+    sort_by_position(report);
     if (output == "json") {
         write_json(report, std::cout);
     } else if (output == "sarif") {

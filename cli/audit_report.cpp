@@ -1,7 +1,13 @@
 #include "cli/audit_report.h"
 
 #include <algorithm>
+#include <compare>
 #include <nlohmann/json.hpp>
+
+// The project version (CMakeLists.txt's project()), for SARIF's tool.driver.version.
+#ifndef SECCOMP_GATE_VERSION
+#error "SECCOMP_GATE_VERSION must be defined by the build"
+#endif
 
 namespace seccomp_gate::cli {
 namespace {
@@ -14,6 +20,41 @@ const char* severity_name(Severity severity) {
     return severity == Severity::kViolation ? "violation" : "warning";
 }
 
+// Where a finding or an error is: what the report is sorted by.
+struct Position {
+    std::string_view file;
+    int line = 0;
+
+    auto operator<=>(const Position&) const = default;
+};
+
+Position position(const AuditFinding& item) { return {item.file, item.finding.line}; }
+Position position(const AuditError& error) { return {error.file, error.line}; }
+
+// Calls on_finding and on_error for every finding and error of a sorted report, interleaved by
+// position; on the same line the finding comes first.
+template <typename OnFinding, typename OnError>
+void for_each_by_position(const AuditReport& report, OnFinding on_finding, OnError on_error) {
+    auto finding = report.findings.begin();
+    auto error = report.errors.begin();
+    while (finding != report.findings.end() || error != report.errors.end()) {
+        if (error == report.errors.end() ||
+            (finding != report.findings.end() && !(position(*error) < position(*finding)))) {
+            on_finding(*finding++);
+        } else {
+            on_error(*error++);
+        }
+    }
+}
+
+// RFC 3986 unreserved characters, sub-delimiters and `@`: what a path segment may hold as it is.
+// `:` is left out (in a relative reference's first segment it would read as a scheme).
+bool is_path_character(unsigned char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return std::string_view("-._~!$&'()*+,;=@").find(static_cast<char>(c)) !=
+           std::string_view::npos;
+}
+
 std::string error_location(const AuditError& error) {
     std::string where = error.file;
     if (error.line > 0) where += ":" + std::to_string(error.line);
@@ -23,6 +64,32 @@ std::string error_location(const AuditError& error) {
 }
 
 }  // namespace
+
+std::string file_uri(std::string_view file) {
+    static constexpr std::string_view kHex = "0123456789ABCDEF";
+    std::string uri = file.starts_with('/') ? "file://" : "";
+    for (const char c : file) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '/' || is_path_character(byte)) {
+            uri += c;
+        } else {
+            uri += '%';
+            uri += kHex[byte >> 4U];
+            uri += kHex[byte & 0xFU];
+        }
+    }
+    return uri;
+}
+
+void sort_by_position(AuditReport& report) {
+    std::stable_sort(report.findings.begin(), report.findings.end(),
+                     [](const AuditFinding& a, const AuditFinding& b) {
+                         return position(a) < position(b);
+                     });
+    std::stable_sort(
+        report.errors.begin(), report.errors.end(),
+        [](const AuditError& a, const AuditError& b) { return position(a) < position(b); });
+}
 
 std::size_t AuditReport::count(Severity severity) const {
     return static_cast<std::size_t>(
@@ -39,15 +106,17 @@ std::string summary_line(const AuditReport& report) {
 }
 
 void write_text(const AuditReport& report, std::ostream& out) {
-    for (const auto& item : report.findings) {
-        out << item.file << ":" << item.finding.line << ": " << item.object << ": "
-            << item.finding.path << ": "
-            << (item.finding.severity == Severity::kWarning ? "warning: " : "")
-            << item.finding.message << "\n";
-    }
-    for (const auto& error : report.errors) {
-        out << error_location(error) << "error: " << error.message << "\n";
-    }
+    for_each_by_position(
+        report,
+        [&](const AuditFinding& item) {
+            out << item.file << ":" << item.finding.line << ": " << item.object << ": "
+                << item.finding.path << ": "
+                << (item.finding.severity == Severity::kWarning ? "warning: " : "")
+                << item.finding.message << "\n";
+        },
+        [&](const AuditError& error) {
+            out << error_location(error) << "error: " << error.message << "\n";
+        });
 }
 
 void write_json(const AuditReport& report, std::ostream& out) {
@@ -101,32 +170,38 @@ void write_sarif(const AuditReport& report, std::ostream& out) {
     };
     const auto location = [](const std::string& file, int line) {
         return ordered_json::array({{{"physicalLocation",
-                                      {{"artifactLocation", {{"uri", file}}},
+                                      {{"artifactLocation", {{"uri", file_uri(file)}}},
                                        {"region", {{"startLine", std::max(line, 1)}}}}}}});
     };
 
     ordered_json results = ordered_json::array();
-    for (const auto& item : report.findings) {
-        results.push_back(
-            {{"ruleId", item.finding.rule},
-             {"ruleIndex", rule_index(item.finding.rule)},
-             {"level", item.finding.severity == Severity::kViolation ? "error" : "warning"},
-             {"message", {{"text", item.object + ": " + item.finding.text()}}},
-             {"locations", location(item.file, item.finding.line)}});
-    }
-    for (const auto& error : report.errors) {
-        results.push_back({{"ruleId", kInvalidInputRule},
-                           {"ruleIndex", rule_index(kInvalidInputRule)},
-                           {"level", "error"},
-                           {"message", {{"text", error.message}}},
-                           {"locations", location(error.file, error.line)}});
-    }
+    for_each_by_position(
+        report,
+        [&](const AuditFinding& item) {
+            results.push_back(
+                {{"ruleId", item.finding.rule},
+                 {"ruleIndex", rule_index(item.finding.rule)},
+                 {"level", item.finding.severity == Severity::kViolation ? "error" : "warning"},
+                 {"message", {{"text", item.object + ": " + item.finding.text()}}},
+                 {"locations", location(item.file, item.finding.line)}});
+        },
+        [&](const AuditError& error) {
+            results.push_back({{"ruleId", kInvalidInputRule},
+                               {"ruleIndex", rule_index(kInvalidInputRule)},
+                               {"level", "error"},
+                               {"message", {{"text", error.message}}},
+                               {"locations", location(error.file, error.line)}});
+        });
     const ordered_json sarif{
         {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
         {"version", "2.1.0"},
         {"runs",
          ordered_json::array(
-             {{{"tool", {{"driver", {{"name", "seccomp-gate"}, {"rules", std::move(rules)}}}}},
+             {{{"tool",
+                {{"driver",
+                  {{"name", "seccomp-gate"},
+                   {"version", SECCOMP_GATE_VERSION},
+                   {"rules", std::move(rules)}}}}},
                {"results", std::move(results)}}})}};
     out << sarif.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }

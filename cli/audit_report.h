@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "policy/finding.h"
@@ -39,9 +40,20 @@ struct AuditReport {
     std::size_t count(Severity severity) const;
 };
 
+// Orders findings and errors by file, then line; equal positions keep the order they were found
+// in (document order). The writers print in the report's order.
+void sort_by_position(AuditReport& report);
+
+// The text writer interleaves findings and errors by position (a finding first on the same line).
 void write_text(const AuditReport& report, std::ostream& out);
 void write_json(const AuditReport& report, std::ostream& out);
 void write_sarif(const AuditReport& report, std::ostream& out);
 std::string summary_line(const AuditReport& report);
+
+// A file name as a SARIF artifactLocation.uri (RFC 3986): a relative path stays a relative
+// reference and an absolute one becomes a file: URI, with every byte outside the unreserved and
+// sub-delimiter characters, `@` and `/` percent-encoded (so spaces, `#`, `%`, `?`, `:` and
+// non-ASCII bytes).
+std::string file_uri(std::string_view file);
 
 }  // namespace seccomp_gate::cli

@@ -8,9 +8,12 @@ line a finding names is looked up in the manifest (the line of the field the fin
 import json
 import os
 import pathlib
+import re
+import shutil
 import subprocess
 import tempfile
 import unittest
+import urllib.parse
 
 SOURCE_DIR = pathlib.Path(
     os.environ.get("SECCOMP_GATE_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[2]))
@@ -26,9 +29,35 @@ NOT_IN_CATALOG = ('container "{0}" uses Localhost profile "{1}", which is not in
                   "catalog")
 
 
-def run(args, stdin=b""):
+# The SARIF 2.1.0 schema check: node with test/cli/sarif's packages (npm ci --prefix test/cli/sarif).
+SARIF_VALIDATOR = SOURCE_DIR / "test/cli/sarif/validate.cjs"
+SARIF_SCHEMA = (SOURCE_DIR / "test/cli/sarif/node_modules/@microsoft/jest-sarif/lib/schemas/"
+                "sarif-2.1.0-rtm.5.json")
+# What RFC 3986 lets a path segment hold as it is (unreserved, sub-delims, "@"; ":" is encoded).
+URI_PATH_SAFE = "/-._~!$&'()*+,;=@"
+
+
+def run(args, stdin=b"", cwd=SOURCE_DIR):
     return subprocess.run([BINARY, "audit", *[str(a) for a in args]], input=stdin,
-                          capture_output=True, cwd=SOURCE_DIR, timeout=60, check=False)
+                          capture_output=True, cwd=cwd, timeout=60, check=False)
+
+
+def project_version():
+    """The VERSION of project() in the top-level CMakeLists.txt."""
+    text = (SOURCE_DIR / "CMakeLists.txt").read_text()
+    match = re.search(r"^project\(seccomp-gate VERSION ([0-9.]+)", text, re.MULTILINE)
+    assert match, "no project(seccomp-gate VERSION ...) in CMakeLists.txt"
+    return match.group(1)
+
+
+def position(line, files):
+    """(file, line) of a text output line, `FILE:LINE: ...` or `FILE: ...` (line 0), FILE one of
+    `files`."""
+    for file in sorted(files, key=len, reverse=True):
+        if line.startswith(file + ":"):
+            match = re.match(r"(\d+): ", line[len(file) + 1:])
+            return file, int(match.group(1)) if match else 0
+    raise AssertionError(f"no known file starts {line!r}")
 
 
 def line_of(relative_path, needle):
@@ -278,12 +307,113 @@ class Sarif(unittest.TestCase):
                 self.assertEqual(location["artifactLocation"]["uri"], self.PATH)
                 self.assertEqual(location["region"]["startLine"], line)
 
+    def test_driver_version_is_the_project_version(self):
+        result = run(["--policy", POLICY, "--output", "sarif", self.PATH])
+        driver = json.loads(result.stdout)["runs"][0]["tool"]["driver"]
+        self.assertEqual(driver["name"], "seccomp-gate")
+        self.assertEqual(driver["version"], project_version())
+
+    def test_uri_is_percent_encoded(self):
+        # Spaces, "#", "%", "?", ":" and non-ASCII bytes in a path make an invalid URI, or one that
+        # names another file (a fragment, a query): each is percent-encoded, "/" kept.
+        with tempfile.TemporaryDirectory() as tmp:
+            relative = "odd dir #1/100% sure?: pod-ü.yaml"
+            manifest = pathlib.Path(tmp) / relative
+            manifest.parent.mkdir()
+            shutil.copy(SOURCE_DIR / self.PATH, manifest)
+            policy = SOURCE_DIR / POLICY
+            for path, expected in (
+                    (relative, "odd%20dir%20%231/100%25%20sure%3F%3A%20pod-%C3%BC.yaml"),
+                    (str(manifest), "file://" + urllib.parse.quote(str(manifest), URI_PATH_SAFE))):
+                with self.subTest(path=path):
+                    result = run(["--policy", policy, "--output", "sarif", path], cwd=tmp)
+                    self.assertEqual(result.returncode, 1, result.stderr)
+                    results = json.loads(result.stdout)["runs"][0]["results"]
+                    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                            for r in results}
+                    self.assertEqual(uris, {expected})
+                    parsed = urllib.parse.urlsplit(expected)
+                    self.assertEqual((parsed.query, parsed.fragment), ("", ""))
+                    self.assertEqual(urllib.parse.unquote(parsed.path), str(manifest)
+                                     if parsed.scheme else relative)
+
+    def test_valid_against_the_sarif_schema(self):
+        node = shutil.which("node")
+        if node is None or not SARIF_SCHEMA.exists():
+            self.skipTest("needs node and test/cli/sarif/node_modules (npm ci --prefix "
+                          "test/cli/sarif, as .ci/install-deps does)")
+        with tempfile.TemporaryDirectory() as tmp:
+            odd = pathlib.Path(tmp) / "odd dir #1" / "100% ü.yaml"
+            odd.parent.mkdir()
+            shutil.copy(SOURCE_DIR / self.PATH, odd)
+            logs = {
+                "findings": [self.PATH, "examples/manifests"],
+                "an odd path, absolute and relative": [odd, os.path.relpath(odd, SOURCE_DIR)],
+                "no findings": [f"{DATA}/clean"],
+                "read errors": [f"{DATA}/broken", pathlib.Path(tmp) / "missing.yaml"],
+            }
+            for name, paths in logs.items():
+                with self.subTest(log=name):
+                    result = run(["--policy", POLICY, "--output", "sarif", *paths])
+                    self.assertIn(result.returncode, (0, 1, 2), result.stderr)
+                    check = subprocess.run([node, SARIF_VALIDATOR, "-"], input=result.stdout,
+                                           capture_output=True, timeout=60, check=False)
+                    self.assertEqual(check.returncode, 0,
+                                     (check.stdout + check.stderr).decode())
+
     def test_sarif_clean(self):
         result = run(["--policy", POLICY, "--output", "sarif", f"{DATA}/clean"])
         self.assertEqual(result.returncode, 0)
         sarif = json.loads(result.stdout)
         self.assertEqual(sarif["version"], "2.1.0")
         self.assertEqual(sarif["runs"][0]["results"], [])
+
+
+class Order(unittest.TestCase):
+    """Findings and errors come by file, then line, whatever order the paths were given in."""
+
+    PATHS = [f"{DATA}/lines.yaml", f"{DATA}/broken", "examples/manifests"]
+
+    def test_json_by_file_then_line(self):
+        result, report = audit_json(*self.PATHS)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        findings = [(f["file"], f["line"]) for f in report["findings"]]
+        errors = [(e["file"], e["line"]) for e in report["errors"]]
+        self.assertEqual(findings, sorted(findings))
+        self.assertEqual(errors, sorted(errors))
+        # Every path's findings are there, in another order than the paths were given in.
+        self.assertEqual(sorted({file.split("/")[0] for file, _ in findings}),
+                         ["examples", "test"])
+        self.assertEqual(len({file for file, _ in findings}), 4)
+
+    def test_text_by_file_then_line_errors_in_place(self):
+        _, report = audit_json(*self.PATHS)
+        files = {f["file"] for f in report["findings"]} | {e["file"] for e in report["errors"]}
+        result = run(["--policy", POLICY, *self.PATHS])
+        self.assertEqual(result.returncode, 2, result.stderr)
+        lines = result.stdout.decode().splitlines()
+        self.assertEqual(len(lines), len(report["findings"]) + len(report["errors"]))
+        positions = [position(line, files) for line in lines]
+        self.assertEqual(positions, sorted(positions), "\n".join(lines))
+        # The broken document's error sits among multi.yaml's findings, not after every file.
+        error = next(i for i, line in enumerate(lines) if ": error: " in line)
+        self.assertIn("broken/multi.yaml", lines[error])
+        self.assertIn("broken/multi.yaml", lines[error + 1])
+
+    def test_equal_positions_keep_document_order(self):
+        # A List on one line: both pods' findings are on line 1, in the order of the items.
+        with tempfile.TemporaryDirectory() as tmp:
+            pods = [{"apiVersion": "v1", "kind": "Pod",
+                     "metadata": {"name": name, "namespace": "shop"},
+                     "spec": {"containers": [{"name": "c", "image": "busybox", "securityContext":
+                                              {"seccompProfile": {"type": "Unconfined"}}}]}}
+                    for name in ("zeta", "alpha", "mu")]
+            path = pathlib.Path(tmp) / "one-line.json"
+            path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
+            result, report = audit_json(path)
+            self.assertEqual(result.returncode, 1, result.stderr)
+            self.assertEqual([(f["line"], f["name"]) for f in report["findings"]],
+                             [(1, "zeta"), (1, "alpha"), (1, "mu")])
 
 
 class Errors(unittest.TestCase):
