@@ -17,6 +17,9 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 SERVER_PORT=${SERVER_PORT:-18443}
 NGINX_PORT=${NGINX_PORT:-18444}
+for tool in wrk nginx openssl taskset curl pgrep; do
+    command -v "$tool" >/dev/null || { echo "run.sh: $tool is not installed (see Needs: above)" >&2; exit 1; }
+done
 WORK=$(mktemp -d /tmp/seccomp-gate-bench.XXXXXX)
 PIDS=()
 cleanup() {
@@ -37,6 +40,20 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
 
 peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+
+# Waits for `$@` to print something, 20 times a second for at most 10 s; prints it.
+wait_output() {
+    local out
+    for _ in $(seq 200); do
+        out=$("$@" 2>/dev/null || true)
+        if [ -n "$out" ]; then
+            echo "$out"
+            return 0
+        fi
+        sleep 0.05
+    done
+    return 1
+}
 
 wait_port() {
     for _ in $(seq 100); do
@@ -106,7 +123,18 @@ echo "# nginx $(nginx -v 2>&1 | sed 's/.*\///'), fixed AdmissionReview"
 taskset -c "$SERVER_CPU" nginx -c "$WORK/nginx.conf" -e "$WORK/nginx-error.log" &
 PIDS+=($!)
 wait_port "$NGINX_PORT"
-NGINX_WORKER=$(pgrep -P "$(cat "$WORK/nginx.pid")" | head -1)
+# On a fresh machine nginx can answer before its pid file is there (or fail after binding):
+# wait for the pid file and a worker, each for a bounded time, and say which one never came.
+nginx_failed() {
+    echo "run.sh: $*; nginx's error log:" >&2
+    sed 's/^/    /' "$WORK/nginx-error.log" >&2 2>/dev/null || true
+    exit 1
+}
+NGINX_MASTER=$(wait_output head -c 32 "$WORK/nginx.pid") ||
+    nginx_failed "nginx wrote no pid file ($WORK/nginx.pid) within 10 s"
+[[ "$NGINX_MASTER" =~ ^[0-9]+$ ]] || nginx_failed "nginx's pid file holds \"$NGINX_MASTER\", not a pid"
+NGINX_WORKER=$(wait_output pgrep -o -P "$NGINX_MASTER") ||
+    nginx_failed "nginx (pid $NGINX_MASTER) started no worker process within 10 s"
 for entry in "${BODIES[@]}"; do
     run_wrk "$NGINX_PORT" "$NGINX_WORKER" "${entry%%:*}" "${entry#*:}"
 done
