@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <stdexcept>
 #include <utility>
@@ -284,6 +285,26 @@ class ProfileOutput {
     int saved_stdout_ = -1;
 };
 
+// The profile file, read as the catalog and `profile lint` read one: at most io::kMaxProfileBytes
+// (a path such as /dev/zero must not be read until memory runs out).
+std::string read_profile(const std::string& path) {
+    std::error_code error;
+    if (std::filesystem::is_directory(path, error)) {
+        throw std::runtime_error(path + ": is a directory");
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error(path + ": cannot open: " + errno_text());
+    std::string content(io::kMaxProfileBytes + 1, '\0');
+    in.read(content.data(), static_cast<std::streamsize>(content.size()));
+    if (in.bad()) throw std::runtime_error(path + ": read error");
+    content.resize(static_cast<std::size_t>(in.gcount()));
+    if (content.size() > io::kMaxProfileBytes) {
+        throw std::runtime_error(path + ": larger than " + std::to_string(io::kMaxProfileBytes) +
+                                 " bytes, the catalog's limit for a profile file");
+    }
+    return content;
+}
+
 std::string join(const std::vector<std::string>& words) {
     std::string text;
     for (const std::string& word : words) text += (text.empty() ? "" : ", ") + word;
@@ -300,7 +321,7 @@ int run_try(const std::vector<std::string>& argv) {
     const std::vector<std::string> command = command_after_dashes(args, "try");
 
     const std::string prefix = "seccomp-gate profile try: ";
-    const std::string text = io::read_file(path);
+    const std::string text = read_profile(path);
     const profile::LintReport report = profile::lint_profile(text);
     if (report.has_errors() || !report.profile) {
         for (const auto& finding : report.findings) {

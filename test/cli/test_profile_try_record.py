@@ -37,6 +37,10 @@ MACHINE_ARCHITECTURES = {
 # command's exit statuses (2 included) as timeout(1) and `docker run` do.
 OWN_FAILURE = 125
 
+# The largest profile file that the catalog, `profile lint` and `profile try` read
+# (kMaxProfileBytes in policy/io/files.h).
+MAX_PROFILE_BYTES = 1 << 20
+
 
 def run(args, cwd=None, env=None):
     return subprocess.run([BINARY, *[str(a) for a in args]], capture_output=True, cwd=cwd,
@@ -242,6 +246,33 @@ class TryUsageTest(TmpDirTest):
         profile.write_text("{ not json")
         self.assert_usage_error(run(["profile", "try", "--profile", profile, "--", LS]),
                                 str(profile), "lint errors")
+
+    def test_profile_larger_than_the_catalogs_limit_is_refused_and_nothing_runs(self):
+        # A valid profile padded past the limit of the catalog and of `profile lint`
+        # (kMaxProfileBytes, policy/io/files.h): refused by name and limit, as lint refuses it.
+        text = json.dumps(allow_all_but("SCMP_ACT_ERRNO", ["mkdir", "mkdirat"]))
+        profile = self.tmp / "padded.json"
+        profile.write_text(text + " " * (MAX_PROFILE_BYTES + 1 - len(text)))
+        target = self.tmp / "must-not-exist"
+        result = run(["profile", "try", "--profile", profile, "--", MKDIR, target])
+        too_large = (f"{profile}: larger than {MAX_PROFILE_BYTES} bytes, the catalog's limit for "
+                     "a profile file")
+        self.assert_usage_error(result)
+        self.assertEqual(result.stderr.decode(), f"seccomp-gate profile try: {too_large}\n")
+        self.assertFalse(target.exists())
+        self.assertIn(too_large.encode(), run(["profile", "lint", profile]).stderr)
+
+    def test_profile_of_exactly_the_limit_is_read(self):
+        text = json.dumps(allow_all_but("SCMP_ACT_ERRNO", ["mkdir", "mkdirat"]))
+        profile = self.tmp / "padded.json"
+        profile.write_text(text + " " * (MAX_PROFILE_BYTES - len(text)))
+        result = run(["profile", "try", "--profile", profile, "--", SH, "-c", "exit 3"])
+        self.assertEqual(result.returncode, 3, result.stderr)
+
+    @unittest.skipUnless(os.path.exists("/dev/zero"), "no /dev/zero")
+    def test_endless_profile_file_is_not_read_to_its_end(self):
+        result = run(["profile", "try", "--profile", "/dev/zero", "--", LS])
+        self.assert_usage_error(result, f"/dev/zero: larger than {MAX_PROFILE_BYTES} bytes")
 
     def test_help(self):
         for command in ("try", "record"):
