@@ -6,9 +6,11 @@
 
 #include "policy/base64.h"
 #include "policy/decode.h"
+#include "policy/duplicate_keys.h"
 #include "policy/evaluate.h"
 #include "policy/json_node.h"
 #include "policy/mutation.h"
+#include "policy/text.h"
 
 namespace seccomp_gate {
 namespace {
@@ -17,6 +19,14 @@ using nlohmann::ordered_json;
 
 constexpr std::string_view kV1 = "admission.k8s.io/v1";
 constexpr std::string_view kV1beta1 = "admission.k8s.io/v1beta1";
+
+// Bounds on what one response carries, whatever the request: the first findings in full, then
+// how many more (the counts stay exact). Every value quoted in a finding is itself bounded
+// (text.h), so a response stays within a few tens of KiB.
+constexpr std::size_t kMaxReportedViolations = 32;
+constexpr std::size_t kMaxReportedWarnings = 32;
+// The API server's uids are UUIDs (36 bytes); a longer one is not echoed back whole.
+constexpr std::size_t kMaxUidBytes = 128;
 
 // A response under construction: what the AdmissionResponse will say.
 struct Answer {
@@ -49,45 +59,67 @@ std::string encode(std::string_view api_version, std::string_view uid, const Ans
     return review.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string join_texts(const std::vector<Finding>& findings, Severity severity) {
+// The violations, joined with "; " (no message has "; " outside a quoted value), the first
+// kMaxReportedViolations of them in full.
+std::string join_violations(const std::vector<Finding>& findings, std::size_t total) {
     std::string out;
+    std::size_t shown_count = 0;
     for (const auto& finding : findings) {
-        if (finding.severity != severity) continue;
-        if (!out.empty()) out += "; ";
+        if (finding.severity != Severity::kViolation) continue;
+        if (shown_count == kMaxReportedViolations) break;
+        if (shown_count++ > 0) out += "; ";
         out += finding.text();
     }
+    if (total > shown_count) {
+        out += "; and " + std::to_string(total - shown_count) + " more violation" +
+               (total - shown_count > 1 ? "s" : "");
+    }
     return out;
+}
+
+// Appends a warning unless kMaxReportedWarnings are there already (the last slot then says how
+// many more there were).
+void add_warning(Answer& answer, std::size_t& dropped, std::string text) {
+    if (answer.warnings.size() < kMaxReportedWarnings) {
+        answer.warnings.push_back(std::move(text));
+    } else {
+        ++dropped;
+    }
 }
 
 // Turns a judgement into the answer its mode calls for.
 void decide(const Object& object, const Judgement& judgement, Answer& answer,
             ReviewOutcome& outcome) {
     for (const auto& finding : judgement.findings) {
-        if (finding.severity == Severity::kWarning) {
-            answer.warnings.push_back(finding.text());
-            ++outcome.warnings;
-        } else {
-            ++outcome.violations;
+        ++(finding.severity == Severity::kWarning ? outcome.warnings : outcome.violations);
+    }
+    std::size_t dropped = 0;
+    for (const auto& finding : judgement.findings) {
+        if (finding.severity == Severity::kWarning) add_warning(answer, dropped, finding.text());
+    }
+    if (outcome.violations > 0) {
+        const std::string violations = join_violations(judgement.findings, outcome.violations);
+        switch (judgement.mode) {
+            case Mode::kEnforce:
+                answer.allowed = false;
+                answer.code = 403;
+                answer.message = object_ref(object) + " violates the seccomp policy: " + violations;
+                break;
+            case Mode::kWarn:
+                for (const auto& finding : judgement.findings) {
+                    if (finding.severity == Severity::kViolation) {
+                        add_warning(answer, dropped, "would be denied: " + finding.text());
+                    }
+                }
+                break;
+            case Mode::kAudit:
+                answer.audit_violations = violations;
+                break;
         }
     }
-    if (outcome.violations == 0) return;
-    const std::string violations = join_texts(judgement.findings, Severity::kViolation);
-    switch (judgement.mode) {
-        case Mode::kEnforce:
-            answer.allowed = false;
-            answer.code = 403;
-            answer.message = object_ref(object) + " violates the seccomp policy: " + violations;
-            break;
-        case Mode::kWarn:
-            for (const auto& finding : judgement.findings) {
-                if (finding.severity == Severity::kViolation) {
-                    answer.warnings.push_back("would be denied: " + finding.text());
-                }
-            }
-            break;
-        case Mode::kAudit:
-            answer.audit_violations = violations;
-            break;
+    if (dropped > 0) {
+        // The last kept warning makes room for the count, so the list never grows past the cap.
+        answer.warnings.back() = "and " + std::to_string(dropped + 1) + " more warnings";
     }
 }
 
@@ -96,6 +128,8 @@ struct Request {
     std::string_view uid;
     std::string_view group;
     std::string_view kind;
+    std::string_view resource_group;
+    std::string_view resource;
     std::string_view ns;
     std::string_view name;
     std::string_view operation;
@@ -126,12 +160,26 @@ std::string read_request(const JsonNode& root, Request& request) {
     if (string_at(root, "kind") != "AdmissionReview") return "kind must be AdmissionReview";
     if (!review_request || !review_request->is_object()) return "request is missing";
     if (request.uid.empty()) return "request.uid is missing";
+    if (request.uid.size() > kMaxUidBytes) {
+        const std::size_t size = request.uid.size();
+        request.uid = {};
+        return "request.uid is " + std::to_string(size) + " bytes long (at most " +
+               std::to_string(kMaxUidBytes) + ")";
+    }
     const auto kind = detail::member(*review_request, "kind");
     if (!kind || !kind->is_object() || string_at(*kind, "kind").empty()) {
         return "request.kind is missing";
     }
     request.group = string_at(*kind, "group");
     request.kind = string_at(*kind, "kind");
+    // What is judged is decided on the resource, as Pod Security Admission does: the kind is
+    // only checked against it.
+    const auto resource = detail::member(*review_request, "resource");
+    if (!resource || !resource->is_object() || string_at(*resource, "resource").empty()) {
+        return "request.resource is missing";
+    }
+    request.resource_group = string_at(*resource, "group");
+    request.resource = string_at(*resource, "resource");
     request.operation = string_at(*review_request, "operation");
     if (request.operation != "CREATE" && request.operation != "UPDATE" &&
         request.operation != "DELETE" && request.operation != "CONNECT") {
@@ -145,6 +193,40 @@ std::string read_request(const JsonNode& root, Request& request) {
     }
     request.object = detail::member(*review_request, "object");
     request.old_object = detail::member(*review_request, "oldObject");
+    return {};
+}
+
+// The kind that `request.resource` serves, checked against `request.kind` and the object's own
+// apiVersion and kind: a review whose parts disagree (kind "pod" for resource "pods") fails
+// closed rather than being allowed unjudged. `problem` is set when they disagree.
+const WorkloadKind* judged_kind(const Request& request, std::string& problem) {
+    const WorkloadKind* kind = find_workload_resource(request.resource_group, request.resource);
+    const std::string resource =
+        (request.resource_group.empty() ? std::string()
+                                        : std::string(request.resource_group) + "/") +
+        std::string(request.resource);
+    if (kind == nullptr) {
+        if (find_workload_kind(request.group, request.kind) != nullptr) {
+            problem = "request.kind " + shown(request.kind) + " does not match request.resource " +
+                      shown(resource);
+        }
+        return nullptr;
+    }
+    if (request.kind != kind->kind || request.group != kind->group) {
+        problem = "request.kind " + shown(request.kind) + " (group " + quoted(request.group) +
+                  ") does not match request.resource " + shown(resource) + " (" +
+                  std::string(kind->kind) + ")";
+    }
+    return kind;
+}
+
+// The object must be what the resource serves (an absent apiVersion or kind is not checked).
+std::string object_mismatch(const Object& object, const WorkloadKind& kind, const char* field) {
+    if ((!object.kind.empty() && object.kind != kind.kind) ||
+        (!object.api_version.empty() && api_group(object.api_version) != kind.group)) {
+        return std::string(field) + " is " + shown(object.api_version) + " " + shown(object.kind) +
+               ", not the " + std::string(kind.kind) + " that request.resource names";
+    }
     return {};
 }
 
@@ -207,7 +289,8 @@ ReviewOutcome review_parsed(const Snapshot& snapshot, std::string_view body, End
     buffers.padded.assign(body);
     buffers.padded.append(simdjson::SIMDJSON_PADDING, '\0');
     simdjson::dom::element root;
-    if (const auto error = buffers.parser.parse(buffers.padded.data(), body.size(), false).get(root);
+    if (const auto error =
+            buffers.parser.parse(buffers.padded.data(), body.size(), false).get(root);
         error != simdjson::SUCCESS) {
         outcome.verdict = Verdict::kNotJson;
         outcome.response = std::string("the body is not JSON: ") + simdjson::error_message(error);
@@ -215,10 +298,10 @@ ReviewOutcome review_parsed(const Snapshot& snapshot, std::string_view body, End
     }
 
     Request request;
-    const std::string problem = read_request(JsonNode(root), request);
+    std::string problem = read_request(JsonNode(root), request);
     outcome.uid = request.uid;
-    outcome.kind = request.kind;
-    outcome.operation = request.operation;
+    outcome.kind = clipped(request.kind);
+    outcome.operation = clipped(request.operation);
     const std::string_view api_version = request.api_version == kV1beta1 ? kV1beta1 : kV1;
     const auto invalid = [&](const std::string& message) {
         Answer answer;
@@ -229,6 +312,12 @@ ReviewOutcome review_parsed(const Snapshot& snapshot, std::string_view body, End
         outcome.response = encode(api_version, request.uid, answer);
         return outcome;
     };
+    // Checked once the uid is known, so that even this answer echoes it, and before any other
+    // problem: what the first of two values says is not what the request means.
+    if (const auto duplicate = find_duplicate_key(root)) {
+        problem = "duplicate key " + duplicate->path +
+                  " (a decoder that keeps the last value would read another request)";
+    }
     if (!problem.empty()) return invalid(problem);
 
     Answer answer;
@@ -239,27 +328,37 @@ ReviewOutcome review_parsed(const Snapshot& snapshot, std::string_view body, End
         return outcome;
     };
 
-    // SPEC section 6: what is judged at all.
-    const WorkloadKind* kind = find_workload_kind(request.group, request.kind);
-    if (kind == nullptr) return allow("kind not judged");
+    // SPEC section 6: what is judged at all, decided on the resource and subresource.
     if (request.operation == "DELETE" || request.operation == "CONNECT") {
         return allow("operation not judged");
     }
     if (!request.sub_resource.empty() &&
-        !(request.kind == "Pod" && request.sub_resource == "ephemeralcontainers")) {
+        !(request.resource == "pods" && request.resource_group.empty() &&
+          request.sub_resource == "ephemeralcontainers")) {
         return allow("subresource not judged");
     }
+    const WorkloadKind* kind = judged_kind(request, problem);
+    if (!problem.empty()) return invalid(problem);
+    if (kind == nullptr) return allow("kind not judged");
     if (!request.object || !request.object->is_object()) {
         return invalid("request.object is missing for " + std::string(request.operation));
     }
 
     Object object = decode_object(*request.object, kind);
+    if (problem = object_mismatch(object, *kind, "request.object"); !problem.empty()) {
+        return invalid(problem);
+    }
     if (!request.ns.empty()) object.ns = std::string(request.ns);
     if (!request.name.empty()) object.name = std::string(request.name);
-    outcome.ns = object.ns;
-    outcome.name = object.name;
+    outcome.ns = clipped(object.ns);
+    outcome.name = clipped(object.name);
 
     if (snapshot.policy.is_exempt(object.ns, request.username)) return allow("exempt");
+    for (const auto& spec : object.pod_specs) {
+        // Too many containers or annotations: refused unread (decode.h), whatever the mode.
+        if (spec.over_limit)
+            return invalid(spec.shape_errors.back().path + " " + spec.shape_errors.back().message);
+    }
     const bool is_update = request.operation == "UPDATE";
     const bool has_old = is_update && request.old_object && request.old_object->is_object();
     const bool seccomp_changed =

@@ -10,6 +10,7 @@
 //   template <class F> void each_member(F f) const;             // f(std::string_view, const Node&)
 //   std::optional<std::string_view> string() const;             // string scalars only
 //   std::optional<bool> boolean() const;
+//   std::size_t size() const;                                   // elements or members
 //   int line() const;                                           // 1-based, 0 when unknown
 
 #include <optional>
@@ -25,6 +26,14 @@ namespace seccomp_gate {
 inline constexpr std::string_view kPodAnnotation = "seccomp.security.alpha.kubernetes.io/pod";
 inline constexpr std::string_view kContainerAnnotationPrefix =
     "container.seccomp.security.alpha.kubernetes.io/";
+
+// What one pod spec may hold before it is refused unread, so that a small hostile request cannot
+// turn into millions of findings. No real pod comes near: the API server stores objects of at
+// most 1.5 MiB (etcd), which holds a few thousand minimal containers, and kubelets run tens.
+inline constexpr std::size_t kMaxContainersPerPod =
+    1000;  // initContainers + containers + ephemeral
+// The API server's own limit on the total size of an object's annotations (keys and values).
+inline constexpr std::size_t kMaxAnnotationBytes = 256 * 1024;
 
 namespace detail {
 
@@ -122,12 +131,46 @@ template <class Node>
 void decode_annotations(const Node& metadata, PodSpec& out) {
     auto annotations = member(metadata, "annotations");
     if (!annotations || !annotations->is_object()) return;
+    std::size_t bytes = 0;
+    annotations->each_member([&](std::string_view key, const Node& value) {
+        bytes += key.size() + value.string().value_or(std::string_view{}).size();
+    });
+    if (bytes > kMaxAnnotationBytes) {
+        out.over_limit = true;
+        out.shape_errors.push_back({out.metadata_path + ".annotations",
+                                    "holds " + std::to_string(bytes) +
+                                        " bytes of annotations, more than the API server's "
+                                        "limit of " +
+                                        std::to_string(kMaxAnnotationBytes),
+                                    annotations->line()});
+        return;
+    }
     annotations->each_member([&](std::string_view key, const Node& value) {
         if (key != kPodAnnotation && !key.starts_with(kContainerAnnotationPrefix)) return;
         auto text = value.string();
         out.legacy_annotations.push_back(
             {std::string(key), text ? std::string(*text) : std::string(), value.line()});
     });
+}
+
+// Refuses a spec with more than kMaxContainersPerPod containers before any is decoded.
+template <class Node>
+bool within_container_limit(const Node& spec, PodSpec& out) {
+    std::size_t count = 0;
+    for (const auto list :
+         {ContainerList::kInit, ContainerList::kRegular, ContainerList::kEphemeral}) {
+        auto items = member(spec, container_list_field(list));
+        if (items && items->is_array()) count += items->size();
+    }
+    if (count <= kMaxContainersPerPod) return true;
+    out.over_limit = true;
+    out.shape_errors.push_back({out.field_path,
+                                "has " + std::to_string(count) + " containers, more than the " +
+                                    std::to_string(kMaxContainersPerPod) +
+                                    " a pod spec may have (initContainers, containers and "
+                                    "ephemeralContainers together)",
+                                spec.line()});
+    return false;
 }
 
 // `pod` holds "metadata" and "spec" (a Pod, or a pod template).
@@ -161,6 +204,7 @@ PodSpec decode_pod(const Node& pod, const std::string& pointer_prefix,
         }
     }
     if (auto os = member(*spec, "os")) out.os_name = string_member(*os, "name");
+    if (!within_container_limit(*spec, out)) return out;
     decode_containers(*spec, ContainerList::kInit, out.field_path, out);
     decode_containers(*spec, ContainerList::kRegular, out.field_path, out);
     decode_containers(*spec, ContainerList::kEphemeral, out.field_path, out);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "policy/checks/checks.h"
+#include "policy/text.h"
 
 namespace seccomp_gate {
 
@@ -19,9 +20,9 @@ const char* container_list_field(ContainerList list) {
 }
 
 std::string object_ref(const Object& object) {
-    std::string ref = object.kind.empty() ? "Object" : object.kind;
-    if (!object.ns.empty()) ref += "/" + object.ns;
-    return ref + "/" + (object.name.empty() ? "<unnamed>" : object.name);
+    std::string ref = object.kind.empty() ? "Object" : shown(object.kind);
+    if (!object.ns.empty()) ref += "/" + shown(object.ns);
+    return ref + "/" + (object.name.empty() ? "<unnamed>" : shown(object.name));
 }
 
 const std::vector<RuleInfo>& rule_catalog() {

@@ -48,6 +48,16 @@ class JsonNode {
         return value;
     }
 
+    std::size_t size() const {
+        if (simdjson::dom::array array; element_.get_array().get(array) == simdjson::SUCCESS) {
+            return array.size();
+        }
+        if (simdjson::dom::object object; element_.get_object().get(object) == simdjson::SUCCESS) {
+            return object.size();
+        }
+        return 0;
+    }
+
     int line() const { return 0; }
 
     simdjson::dom::element element() const { return element_; }

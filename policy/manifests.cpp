@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "policy/decode.h"
+#include "policy/duplicate_keys.h"
 #include "policy/yaml_node.h"
 
 namespace seccomp_gate {
@@ -97,6 +98,13 @@ ManifestSet parse_manifests(std::string_view text) {
         }
         if (!root.IsDefined() || root.IsNull()) continue;  // empty document
         ++document;
+        // kubectl's decoder refuses the document whole; so do we (duplicate_keys.h).
+        if (const auto duplicate = find_duplicate_key(root)) {
+            set.errors.push_back({document, duplicate->line + chunk.first_line,
+                                  "duplicate key " + duplicate->path +
+                                      " (Kubernetes would keep the last value; refused)"});
+            continue;
+        }
         const YamlNode node(root, chunk.first_line);
         if (!node.is_object()) {
             set.errors.push_back({document, node.line(),

@@ -81,6 +81,7 @@ struct PodSpec {
     std::vector<Container> containers;
     std::vector<LegacyAnnotation> legacy_annotations;
     std::vector<ShapeError> shape_errors;
+    bool over_limit = false;  // too many containers or annotations: refused, not decoded
     int line = 0;
 
     // What rules 1-7 look at: an UPDATE that leaves this alone is not judged.

@@ -188,6 +188,15 @@ PolicyConfig parse_policy(std::string_view yaml_text, std::string_view source) {
                 reader.fail("defaultProfile.localhostProfile", "is only valid for type Localhost",
                             node["localhostProfile"]);
             }
+            // A policy must not refuse what it mutates in (SPEC section 3). Read here whatever
+            // the key order in the file.
+            if (auto allow = root["allowRuntimeDefault"];
+                allow && !reader.boolean(allow, "allowRuntimeDefault")) {
+                reader.fail("defaultProfile.type",
+                            "\"RuntimeDefault\" contradicts allowRuntimeDefault: false (every pod "
+                            "it is mutated into would be denied)",
+                            node["type"]);
+            }
         } else {
             reader.fail("defaultProfile.type",
                         "\"" + profile.type + "\" is not one of RuntimeDefault, Localhost",

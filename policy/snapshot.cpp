@@ -10,10 +10,19 @@ SnapshotPtr make_snapshot(PolicyConfig policy, CatalogSnapshot catalog, std::str
             throw ConfigError(std::string(source) + ": defaultProfile.localhostProfile: \"" +
                               wanted + "\" must be a relative path without \"..\"");
         }
-        if (catalog.find(*name) == nullptr) {
+        const CatalogProfile* profile = catalog.find(*name);
+        if (profile == nullptr) {
             throw ConfigError(std::string(source) + ": defaultProfile.localhostProfile: \"" +
                               wanted + "\" is not in the catalog (" +
                               std::to_string(catalog.profiles().size()) + " profiles loaded)");
+        }
+        // A policy must not refuse what it mutates in (SPEC section 3).
+        if (profile->permissive && policy.permissive_profiles == Action::kDeny) {
+            throw ConfigError(std::string(source) + ": defaultProfile.localhostProfile: \"" +
+                              wanted + "\" is permissive (defaultAction " +
+                              profile->default_action +
+                              ") and permissiveProfiles is deny: every pod it is mutated into "
+                              "would be denied");
         }
         policy.default_profile->localhost_profile = *name;
     }

@@ -61,6 +61,8 @@ class YamlNode {
         return std::nullopt;
     }
 
+    std::size_t size() const { return node_.IsMap() || node_.IsSequence() ? node_.size() : 0; }
+
     int line() const { return node_.Mark().line < 0 ? 0 : node_.Mark().line + 1 + line_offset_; }
 
     const YAML::Node& node() const { return node_; }

@@ -5,6 +5,7 @@
 
 #include "policy/checks/checks.h"
 #include "policy/decode.h"
+#include "policy/text.h"
 
 namespace seccomp_gate::checks {
 
@@ -15,21 +16,20 @@ void check_legacy_annotations(const CheckContext& /*context*/, const PodSpec& sp
         std::string who = "pod";
         if (annotation.key.starts_with(kContainerAnnotationPrefix)) {
             container = annotation.key.substr(kContainerAnnotationPrefix.size());
-            who = "container \"" + container + "\"";
+            who = "container " + quoted(container);
         }
-        const std::string path = spec.metadata_path + ".annotations[" + annotation.key + "]";
+        const std::string key = shown(annotation.key);
+        const std::string path = spec.metadata_path + ".annotations[" + key + "]";
         if (annotation.value == "unconfined") {
             out.push_back({"legacy-annotation", Severity::kViolation, path, container,
-                           who + " must not ask for \"unconfined\" in annotation " +
-                               annotation.key +
-                               " (legacy annotations are ignored by kubelets; "
+                           who + " must not ask for \"unconfined\" in annotation " + key +
+                               " (legacy annotations are ignored by kubelets, and "
                                "seccompProfile.type \"Unconfined\" is not allowed either)",
                            annotation.line});
         } else {
             out.push_back({"legacy-annotation", Severity::kWarning, path, container,
-                           who + " sets annotation " + annotation.key + " to \"" +
-                               annotation.value +
-                               "\", which kubelets ignore: set "
+                           who + " sets annotation " + key + " to " + quoted(annotation.value) +
+                               ", which kubelets ignore: set "
                                "securityContext.seccompProfile instead",
                            annotation.line});
         }

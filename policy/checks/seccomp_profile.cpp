@@ -6,11 +6,13 @@
 #include <string>
 
 #include "policy/checks/checks.h"
+#include "policy/text.h"
 
 namespace seccomp_gate::checks {
 namespace {
 
-std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+// A pod-level message lists the containers that inherit the setting, up to this many.
+constexpr std::size_t kMaxNamedContainers = 10;
 
 struct Subject {
     std::string who;     // `container "c"` or `pod`
@@ -31,8 +33,8 @@ int line_of(int field_line, const ProfileSetting& setting) {
 void check_localhost(const CheckContext& context, const ProfileSetting& setting,
                      const std::string& path, const Subject& subject, std::vector<Finding>& out) {
     const std::string field = path + ".localhostProfile";
-    const int line = line_of(setting.profile_line != 0 ? setting.profile_line : setting.type_line,
-                             setting);
+    const int line =
+        line_of(setting.profile_line != 0 ? setting.profile_line : setting.type_line, setting);
     if (!setting.localhost_profile || setting.localhost_profile->empty()) {
         add(out, "localhost", Severity::kViolation, field, subject,
             "sets seccompProfile.type \"Localhost\" without a localhostProfile", line);
@@ -41,8 +43,7 @@ void check_localhost(const CheckContext& context, const ProfileSetting& setting,
     const std::string& wanted = *setting.localhost_profile;
     if (wanted.front() == '/') {
         add(out, "localhost", Severity::kViolation, field, subject,
-            "sets localhostProfile " + quoted(wanted) + ", which must be a relative path",
-            line);
+            "sets localhostProfile " + quoted(wanted) + ", which must be a relative path", line);
         return;
     }
     const auto name = clean_profile_path(wanted);
@@ -56,11 +57,11 @@ void check_localhost(const CheckContext& context, const ProfileSetting& setting,
         return;
     }
     const CatalogProfile* profile = context.catalog.find(*name);
-    const std::string shown =
-        *name == wanted ? quoted(wanted) : quoted(wanted) + " (" + *name + ")";
+    const std::string profile_shown =
+        *name == wanted ? quoted(wanted) : quoted(wanted) + " (" + shown(*name) + ")";
     if (profile == nullptr) {
         add(out, "localhost", Severity::kViolation, field, subject,
-            "uses Localhost profile " + shown + ", which is not in the profile catalog",
+            "uses Localhost profile " + profile_shown + ", which is not in the profile catalog",
             line);
         return;
     }
@@ -69,8 +70,8 @@ void check_localhost(const CheckContext& context, const ProfileSetting& setting,
             context.policy.permissive_profiles == Action::kDeny ? Severity::kViolation
                                                                 : Severity::kWarning,
             field, subject,
-            "uses permissive profile " + shown + " (defaultAction " + profile->default_action +
-                " blocks nothing)",
+            "uses permissive profile " + profile_shown + " (defaultAction " +
+                profile->default_action + " blocks nothing)",
             line);
     }
 }
@@ -110,8 +111,13 @@ std::string inherited_suffix(const PodSpec& spec, const ProfileSetting& setting)
     std::size_t count = 0;
     for (const auto& container : spec.containers) {
         if (container.seccomp) continue;
-        names += count++ == 0 ? "" : ", ";
-        names += quoted(container.name);
+        if (count++ < kMaxNamedContainers) {
+            names += count == 1 ? "" : ", ";
+            names += quoted(container.name);
+        }
+    }
+    if (count > kMaxNamedContainers) {
+        names += " and " + std::to_string(count - kMaxNamedContainers) + " more";
     }
     if (count > 0)
         return " (inherited by container" + std::string(count > 1 ? "s " : " ") + names + ")";

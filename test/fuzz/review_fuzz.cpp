@@ -7,38 +7,15 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "fuzz_snapshot.h"
 #include "policy/admission.h"
-#include "policy/catalog.h"
-#include "policy/policy_config.h"
-
-namespace {
-
-const seccomp_gate::Snapshot& fuzz_snapshot() {
-    static const seccomp_gate::SnapshotPtr kSnapshot = [] {
-        auto policy = seccomp_gate::parse_policy(R"(apiVersion: seccomp-gate/v1
-kind: Policy
-defaultProfile: {type: Localhost, localhostProfile: profiles/default.json}
-mutateTemplates: true
-privileged: deny
-exemptions: {namespaces: [kube-system], usernames: [admin]}
-overrides: [{namespaces: [legacy], mode: warn}, {namespaces: [quiet], mode: audit}]
-)",
-                                                 "fuzz-policy.yaml");
-        auto catalog = seccomp_gate::build_catalog(
-            "", {{"profiles/default.json", R"({"defaultAction":"SCMP_ACT_ERRNO"})", ""},
-                 {"profiles/audit.json", R"({"defaultAction":"SCMP_ACT_LOG"})", ""}});
-        return seccomp_gate::make_snapshot(std::move(policy), std::move(catalog), "fuzz");
-    }();
-    return *kSnapshot;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view body(reinterpret_cast<const char*>(data), size);
     for (const auto endpoint :
          {seccomp_gate::Endpoint::kValidate, seccomp_gate::Endpoint::kMutate}) {
-        const auto outcome = seccomp_gate::review(fuzz_snapshot(), body, endpoint);
+        const auto outcome =
+            seccomp_gate::review(seccomp_gate::fuzz::fuzz_snapshot(), body, endpoint);
         if (outcome.response.empty()) std::abort();
         if (outcome.verdict == seccomp_gate::Verdict::kNotJson) continue;
         // Every answer is an AdmissionReview; a denial or an invalid review never says allowed.

@@ -15,9 +15,9 @@ TEST_CASE("rule 6: legacy seccomp annotations never set a profile") {
     };
     const std::vector<Case> cases{
         {R"({"seccomp.security.alpha.kubernetes.io/pod":"unconfined"})",
-         {R"(violation metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]: pod must not ask for "unconfined" in annotation seccomp.security.alpha.kubernetes.io/pod (legacy annotations are ignored by kubelets; seccompProfile.type "Unconfined" is not allowed either))"}},
+         {R"(violation metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]: pod must not ask for "unconfined" in annotation seccomp.security.alpha.kubernetes.io/pod (legacy annotations are ignored by kubelets, and seccompProfile.type "Unconfined" is not allowed either))"}},
         {R"({"container.seccomp.security.alpha.kubernetes.io/web":"unconfined"})",
-         {R"(violation metadata.annotations[container.seccomp.security.alpha.kubernetes.io/web]: container "web" must not ask for "unconfined" in annotation container.seccomp.security.alpha.kubernetes.io/web (legacy annotations are ignored by kubelets; seccompProfile.type "Unconfined" is not allowed either))"}},
+         {R"(violation metadata.annotations[container.seccomp.security.alpha.kubernetes.io/web]: container "web" must not ask for "unconfined" in annotation container.seccomp.security.alpha.kubernetes.io/web (legacy annotations are ignored by kubelets, and seccompProfile.type "Unconfined" is not allowed either))"}},
         {R"({"seccomp.security.alpha.kubernetes.io/pod":"runtime/default"})",
          {R"(warning metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]: pod sets annotation seccomp.security.alpha.kubernetes.io/pod to "runtime/default", which kubelets ignore: set securityContext.seccompProfile instead)"}},
         {R"({"container.seccomp.security.alpha.kubernetes.io/web":"localhost/profiles/web.json"})",

@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <cstdint>
 #include <exception>
@@ -212,10 +213,22 @@ CaseSpec read_case(const fs::path& path) {
     return spec;
 }
 
+// The resource the API server names beside request.kind, for cases that do not give their own:
+// the kind's plural, and "pods" for the options of a pod's CONNECT subresources.
+json resource_of(const json& kind) {
+    std::string name = kind.value("kind", std::string());
+    if (name.starts_with("Pod") && name.ends_with("Options")) name = "Pod";
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return {{"group", kind.value("group", std::string())},
+            {"version", kind.value("version", std::string())},
+            {"resource", name + "s"}};
+}
+
 json send(const Snapshot& snapshot, const CaseSpec& spec, const json& request, Endpoint endpoint,
           const std::string& uid) {
     json body{{"apiVersion", spec.api_version}, {"kind", "AdmissionReview"}, {"request", request}};
     body["request"]["uid"] = uid;
+    if (!request.contains("resource")) body["request"]["resource"] = resource_of(request["kind"]);
     const seccomp_gate::ReviewOutcome outcome =
         seccomp_gate::review(snapshot, body.dump(), endpoint);
     if (outcome.verdict == seccomp_gate::Verdict::kNotJson) {
