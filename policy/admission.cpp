@@ -25,6 +25,9 @@ constexpr std::string_view kV1beta1 = "admission.k8s.io/v1beta1";
 // (text.h), so a response stays within a few tens of KiB.
 constexpr std::size_t kMaxReportedViolations = 32;
 constexpr std::size_t kMaxReportedWarnings = 32;
+// And at most this much text each for the violations and for the warnings (a finding is at most
+// a few KiB: its quoted values are bounded).
+constexpr std::size_t kMaxReportedBytes = 16 * 1024;
 // The API server's uids are UUIDs (36 bytes); a longer one is not echoed back whole.
 constexpr std::size_t kMaxUidBytes = 128;
 
@@ -66,9 +69,13 @@ std::string join_violations(const std::vector<Finding>& findings, std::size_t to
     std::size_t shown_count = 0;
     for (const auto& finding : findings) {
         if (finding.severity != Severity::kViolation) continue;
-        if (shown_count == kMaxReportedViolations) break;
+        std::string text = finding.text();
+        if (shown_count == kMaxReportedViolations ||
+            (shown_count > 0 && out.size() + text.size() > kMaxReportedBytes)) {
+            break;
+        }
         if (shown_count++ > 0) out += "; ";
-        out += finding.text();
+        out += text;
     }
     if (total > shown_count) {
         out += "; and " + std::to_string(total - shown_count) + " more violation" +
@@ -77,13 +84,20 @@ std::string join_violations(const std::vector<Finding>& findings, std::size_t to
     return out;
 }
 
-// Appends a warning unless kMaxReportedWarnings are there already (the last slot then says how
-// many more there were).
-void add_warning(Answer& answer, std::size_t& dropped, std::string text) {
-    if (answer.warnings.size() < kMaxReportedWarnings) {
+// Appends a warning unless kMaxReportedWarnings or kMaxReportedBytes are reached (the last slot
+// then says how many more there were).
+struct WarningBudget {
+    std::size_t bytes = 0;
+    std::size_t dropped = 0;
+};
+
+void add_warning(Answer& answer, WarningBudget& budget, std::string text) {
+    if (budget.dropped == 0 && answer.warnings.size() < kMaxReportedWarnings &&
+        (answer.warnings.empty() || budget.bytes + text.size() <= kMaxReportedBytes)) {
+        budget.bytes += text.size();
         answer.warnings.push_back(std::move(text));
     } else {
-        ++dropped;
+        ++budget.dropped;
     }
 }
 
@@ -93,9 +107,9 @@ void decide(const Object& object, const Judgement& judgement, Answer& answer,
     for (const auto& finding : judgement.findings) {
         ++(finding.severity == Severity::kWarning ? outcome.warnings : outcome.violations);
     }
-    std::size_t dropped = 0;
+    WarningBudget budget;
     for (const auto& finding : judgement.findings) {
-        if (finding.severity == Severity::kWarning) add_warning(answer, dropped, finding.text());
+        if (finding.severity == Severity::kWarning) add_warning(answer, budget, finding.text());
     }
     if (outcome.violations > 0) {
         const std::string violations = join_violations(judgement.findings, outcome.violations);
@@ -108,7 +122,7 @@ void decide(const Object& object, const Judgement& judgement, Answer& answer,
             case Mode::kWarn:
                 for (const auto& finding : judgement.findings) {
                     if (finding.severity == Severity::kViolation) {
-                        add_warning(answer, dropped, "would be denied: " + finding.text());
+                        add_warning(answer, budget, "would be denied: " + finding.text());
                     }
                 }
                 break;
@@ -117,9 +131,9 @@ void decide(const Object& object, const Judgement& judgement, Answer& answer,
                 break;
         }
     }
-    if (dropped > 0) {
+    if (budget.dropped > 0) {
         // The last kept warning makes room for the count, so the list never grows past the cap.
-        answer.warnings.back() = "and " + std::to_string(dropped + 1) + " more warnings";
+        answer.warnings.back() = "and " + std::to_string(budget.dropped + 1) + " more warnings";
     }
 }
 

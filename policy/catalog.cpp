@@ -85,4 +85,20 @@ CatalogSnapshot build_catalog(std::string_view prefix, const std::vector<Catalog
     return catalog;
 }
 
+std::vector<std::string> keep_last_good(CatalogSnapshot& fresh, const CatalogSnapshot& previous,
+                                        std::string_view prefix) {
+    std::vector<std::string> kept;
+    for (const CatalogRejection& rejection : fresh.rejected_) {
+        const std::string joined =
+            prefix.empty() ? rejection.file : std::string(prefix) + "/" + rejection.file;
+        const auto name = clean_profile_path(joined);
+        if (!name || fresh.profiles_.contains(*name)) continue;
+        const CatalogProfile* last_good = previous.find(*name);
+        if (last_good == nullptr) continue;
+        fresh.profiles_.emplace(*name, *last_good);
+        kept.push_back(*name);
+    }
+    return kept;
+}
+
 }  // namespace seccomp_gate

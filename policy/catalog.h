@@ -50,6 +50,9 @@ class CatalogSnapshot {
     friend CatalogSnapshot build_catalog(std::string_view prefix,
                                          const std::vector<CatalogFile>& files,
                                          const ProfileChecker& check);
+    friend std::vector<std::string> keep_last_good(CatalogSnapshot& fresh,
+                                                   const CatalogSnapshot& previous,
+                                                   std::string_view prefix);
 
   private:
     std::map<std::string, CatalogProfile, std::less<>> profiles_;
@@ -64,5 +67,12 @@ std::optional<std::string> clean_profile_path(std::string_view path);
 // "<prefix>/<relative_path>"; the others are listed in rejected() with the reason.
 CatalogSnapshot build_catalog(std::string_view prefix, const std::vector<CatalogFile>& files,
                               const ProfileChecker& check = check_profile);
+
+// On reload: a profile of `previous` whose file `fresh` rejected (no longer a valid profile,
+// too large, unreadable) stays in `fresh` as its last good version, as a node keeps its last
+// good copy; the rejection stays listed. A file that is gone takes its profile with it.
+// Returns the names of the profiles kept that way.
+std::vector<std::string> keep_last_good(CatalogSnapshot& fresh, const CatalogSnapshot& previous,
+                                        std::string_view prefix);
 
 }  // namespace seccomp_gate

@@ -25,42 +25,48 @@ bool is_name_character(char c) {
            c == '-' || c == '_' || c == '/' || c == ':';
 }
 
+// `c` as it appears between quotes: itself, or its JSON escape.
+std::string_view escaped(const char& c, char (&code)[8]) {
+    switch (c) {
+        case '"':
+            return "\\\"";
+        case '\\':
+            return "\\\\";
+        case '\n':
+            return "\\n";
+        case '\t':
+            return "\\t";
+        case '\r':
+            return "\\r";
+        default:
+            break;
+    }
+    if (!needs_escape(c)) return {&c, 1};
+    std::snprintf(code, sizeof code, "\\u%04x", static_cast<unsigned char>(c));
+    return code;
+}
+
 }  // namespace
 
 std::string quoted(std::string_view value) {
-    const std::string_view head = utf8_prefix(value, kMaxShownValueBytes);
-    std::string out;
-    out.reserve(head.size() + 2);
-    out += '"';
-    for (const char c : head) {
-        if (!needs_escape(c)) {
-            out += c;
-            continue;
+    std::string out = "\"";
+    std::size_t i = 0;
+    while (i < value.size()) {
+        // One character at a time (a whole UTF-8 sequence), so that a cut never splits one and
+        // the escaped text, not the raw value, is what the bound counts.
+        std::size_t length = 1;
+        while (i + length < value.size() &&
+               (static_cast<unsigned char>(value[i + length]) & 0xC0U) == 0x80U) {
+            ++length;
         }
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            default: {
-                char code[8];
-                std::snprintf(code, sizeof code, "\\u%04x", static_cast<unsigned char>(c));
-                out += code;
-            }
-        }
+        char code[8];
+        const std::string_view piece =
+            length == 1 ? escaped(value[i], code) : value.substr(i, length);
+        if (out.size() - 1 + piece.size() > kMaxShownValueBytes) break;
+        out += piece;
+        i += length;
     }
-    if (head.size() < value.size()) {
+    if (i < value.size()) {
         out += "…\" (" + std::to_string(value.size()) + " bytes)";
     } else {
         out += '"';

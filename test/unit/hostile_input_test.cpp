@@ -205,6 +205,10 @@ TEST_CASE("quoted() cuts at a character boundary and shown() leaves names alone"
     CHECK(seccomp_gate::quoted(std::string(255, 'a') + "é") ==
           "\"" + std::string(255, 'a') + "…\" (257 bytes)");
     CHECK(seccomp_gate::quoted(accents).size() < 300);
+    std::string escaped_quotes;
+    for (int i = 0; i < 128; ++i) escaped_quotes += "\\\"";
+    // The bound counts the escaped text: 128 of 200 quotes fit.
+    CHECK(seccomp_gate::quoted(std::string(200, '"')) == "\"" + escaped_quotes + "…\" (200 bytes)");
     CHECK(seccomp_gate::shown("kube-system") == "kube-system");
     CHECK(seccomp_gate::shown("container.seccomp.security.alpha.kubernetes.io/app") ==
           "container.seccomp.security.alpha.kubernetes.io/app");
@@ -527,4 +531,30 @@ TEST_CASE("a defaultProfile the policy itself would refuse does not load") {
     CHECK_NOTHROW(make_test_snapshot(
         "defaultProfile: {type: Localhost, localhostProfile: profiles/audit.json}\n"));
     CHECK_NOTHROW(make_test_snapshot("defaultProfile: {type: RuntimeDefault}\n"));
+}
+
+TEST_CASE("the response stays small for the worst values a 6 MB request can carry") {
+    // Every quoted value at its longest once escaped: quotes double, control characters sextuple.
+    ordered_json containers = ordered_json::array();
+    for (int i = 0; i < 300; ++i) {
+        containers.push_back(
+            {{"name", std::string(10000, '"')},
+             {"securityContext",
+              {{"privileged", true},
+               {"seccompProfile",
+                {{"type", "Localhost"}, {"localhostProfile", std::string(10000, '\x01')}}}}}});
+    }
+    const ordered_json review = pod_review(pod_with(containers));
+    REQUIRE(review.dump().size() > 6'000'000);
+    for (const char* mode : {"mode: enforce\n", "mode: warn\n", "mode: audit\n"}) {
+        CAPTURE(mode);
+        const Answer answer = send(review, mode);
+        CHECK(answer.outcome.violations == 300);
+        CHECK(answer.outcome.warnings == 300);
+        CHECK(answer.outcome.response.size() < 96 * 1024);
+        if (answer.response.contains("warnings")) {
+            CHECK(
+                answer.response["warnings"].back().get<std::string>().ends_with(" more warnings"));
+        }
+    }
 }
