@@ -23,6 +23,9 @@ struct ServeConfig {
 
     std::size_t body_limit = 7U << 20U;  // 7 MiB, SPEC section 2
     std::size_t max_connections = 4096;
+    // Request bodies being read or held until answered, over all connections (at least
+    // body_limit): see webhook/body_budget.h.
+    std::size_t body_budget = 32U << 20U;
 
     // The API server keeps idle connections for 90 s: ours must outlive that.
     Duration idle_timeout{120'000};

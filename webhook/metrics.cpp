@@ -156,6 +156,37 @@ std::string Metrics::render() const {
         .append(std::to_string(tls_handshake_errors_.load(kRelaxed)))
         .append("\n");
 
+    const auto event = [&](TransportEvent e) {
+        return std::to_string(transport_events_[static_cast<std::size_t>(e)].load(kRelaxed));
+    };
+    append_help(out, "seccomp_gate_request_timeouts_total", "counter",
+                "Requests whose header or body did not arrive in time (answered 408).");
+    out.append("seccomp_gate_request_timeouts_total{stage=\"header\"} ")
+        .append(event(TransportEvent::kHeaderTimeout))
+        .append("\nseccomp_gate_request_timeouts_total{stage=\"body\"} ")
+        .append(event(TransportEvent::kBodyTimeout))
+        .append("\n");
+    append_help(out, "seccomp_gate_body_bytes_in_flight", "gauge",
+                "Request body bytes being read or held until answered (the request body budget).");
+    out.append("seccomp_gate_body_bytes_in_flight ")
+        .append(std::to_string(body_bytes_in_flight_.load(kRelaxed)))
+        .append("\n");
+    append_help(out, "seccomp_gate_body_budget_waits_total", "counter",
+                "Requests that waited for room in the request body budget.");
+    out.append("seccomp_gate_body_budget_waits_total ")
+        .append(event(TransportEvent::kBodyBudgetWait))
+        .append("\n");
+    append_help(out, "seccomp_gate_body_budget_refusals_total", "counter",
+                "Requests refused (503) because the request body budget stayed full.");
+    out.append("seccomp_gate_body_budget_refusals_total ")
+        .append(event(TransportEvent::kBodyBudgetRefusal))
+        .append("\n");
+    append_help(out, "seccomp_gate_connection_limit_reached_total", "counter",
+                "Times accepting paused because --max-connections connections were open.");
+    out.append("seccomp_gate_connection_limit_reached_total ")
+        .append(event(TransportEvent::kConnectionLimitReached))
+        .append("\n");
+
     append_help(out, "seccomp_gate_catalog_profiles", "gauge", "Profiles in the catalog in force.");
     out.append("seccomp_gate_catalog_profiles ")
         .append(std::to_string(catalog_profiles_.load(kRelaxed)))

@@ -25,6 +25,17 @@ inline constexpr std::size_t kVerdictLabels = 6;
 enum class ReloadTarget : std::size_t { kTls, kPolicy, kCatalog };
 inline constexpr std::size_t kReloadTargets = 3;
 
+// What the transport counts besides requests: timeouts answered 408, the request body budget,
+// the connection cap.
+enum class TransportEvent : std::size_t {
+    kHeaderTimeout,           // a partial request header not completed in time (408)
+    kBodyTimeout,             // a request body not completed in time (408)
+    kBodyBudgetWait,          // a request waited for room in the request body budget
+    kBodyBudgetRefusal,       // ... and got none in time (503)
+    kConnectionLimitReached,  // accepting paused at --max-connections
+};
+inline constexpr std::size_t kTransportEvents = 5;
+
 // Up to 30 s, the longest timeout the API server allows for a webhook.
 inline constexpr std::array<double, 15> kDurationBuckets = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
@@ -41,6 +52,13 @@ class Metrics {
     void connection_opened() { connections_.fetch_add(1, std::memory_order_relaxed); }
     void connection_closed() { connections_.fetch_sub(1, std::memory_order_relaxed); }
     void tls_handshake_failed() { tls_handshake_errors_.fetch_add(1, std::memory_order_relaxed); }
+
+    void count(TransportEvent event) {
+        transport_events_[static_cast<std::size_t>(event)].fetch_add(1, std::memory_order_relaxed);
+    }
+    void set_body_bytes_in_flight(std::size_t bytes) {
+        body_bytes_in_flight_.store(bytes, std::memory_order_relaxed);
+    }
 
     void reloaded(ReloadTarget what);
     void reload_failed(ReloadTarget what);
@@ -59,6 +77,8 @@ class Metrics {
     std::atomic<std::int64_t> in_flight_{0};
     std::atomic<std::int64_t> connections_{0};
     Counter tls_handshake_errors_{0};
+    std::array<Counter, kTransportEvents> transport_events_{};
+    Counter body_bytes_in_flight_{0};
     std::array<Counter, kReloadTargets> reloads_{};
     std::array<Counter, kReloadTargets> reload_errors_{};
     Counter catalog_profiles_{0};

@@ -70,11 +70,35 @@ std::string Reloader::tls_fingerprint() const {
     return fingerprint;
 }
 
-void Reloader::publish(SnapshotPtr snapshot) {
+SnapshotPtr Reloader::load_snapshot(std::vector<std::string>& kept_files) {
+    SnapshotPtr fresh = io::load_snapshot(config_.policy_file);
+    const SnapshotPtr previous = state_.snapshot();
+    if (!previous) return fresh;
+    CatalogSnapshot catalog = fresh->catalog;
+    const std::string_view prefix = fresh->policy.catalog_prefix;
+    const std::vector<std::string> kept = keep_last_good(catalog, previous->catalog, prefix);
+    if (kept.empty()) return fresh;
+    for (const CatalogRejection& rejection : catalog.rejected()) {
+        const auto name = clean_profile_path(
+            prefix.empty() ? rejection.file : std::string(prefix) + "/" + rejection.file);
+        if (name && std::find(kept.begin(), kept.end(), *name) != kept.end()) {
+            kept_files.push_back(rejection.file);
+        }
+    }
+    metrics_.reload_failed(ReloadTarget::kCatalog);
+    return make_snapshot(fresh->policy, std::move(catalog), config_.policy_file.string());
+}
+
+void Reloader::publish(SnapshotPtr snapshot, const std::vector<std::string>& kept_files) {
     const CatalogSnapshot& catalog = snapshot->catalog;
     for (const CatalogRejection& rejection : catalog.rejected()) {
-        logger_.warn("catalog profile rejected",
-                     {{"file", rejection.file}, {"reason", rejection.reason}});
+        if (std::find(kept_files.begin(), kept_files.end(), rejection.file) != kept_files.end()) {
+            logger_.error("catalog profile became invalid, its last good version stays in force",
+                          {{"file", rejection.file}, {"reason", rejection.reason}});
+        } else {
+            logger_.warn("catalog profile rejected",
+                         {{"file", rejection.file}, {"reason", rejection.reason}});
+        }
     }
     metrics_.set_catalog(catalog.profiles().size(), catalog.rejected().size());
     catalog_directory_ = io::catalog_directory(config_.policy_file, snapshot->policy);
@@ -120,7 +144,9 @@ void Reloader::check_once() {
     const ReloadTarget what = policy_changed ? ReloadTarget::kPolicy : ReloadTarget::kCatalog;
     try {
         const fs::path previous_directory = catalog_directory_;
-        publish(io::load_snapshot(config_.policy_file));
+        std::vector<std::string> kept_files;
+        SnapshotPtr snapshot = load_snapshot(kept_files);
+        publish(std::move(snapshot), kept_files);
         if (catalog_directory_ != previous_directory) {
             catalog_fingerprint_ = tree_fingerprint(catalog_directory_);
         }
@@ -153,6 +179,7 @@ void Reloader::run() {
         lock.unlock();
         try {
             check_once();
+            if (housekeeping_) housekeeping_();
         } catch (const std::exception& error) {
             logger_.error("reload check failed", {{"error", error.what()}});
         } catch (...) {

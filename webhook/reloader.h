@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "webhook/config.h"
 #include "webhook/logging.h"
@@ -48,10 +49,16 @@ class Reloader {
     // One round of checks; what the thread does every interval.
     void check_once();
 
+    // Also run on the reloader's thread every interval (the server's memory trimming).
+    void set_housekeeping(std::function<void()> task) { housekeeping_ = std::move(task); }
+
   private:
     TlsFiles tls_files() const;
     std::string tls_fingerprint() const;
-    void publish(SnapshotPtr snapshot);
+    // Loads the policy and the catalog; on reload, profiles whose file broke keep their last
+    // good version (logged and counted in reload_errors_total{what="catalog"}).
+    SnapshotPtr load_snapshot(std::vector<std::string>& kept_files);
+    void publish(SnapshotPtr snapshot, const std::vector<std::string>& kept_files = {});
     void run();
 
     const ServeConfig& config_;
@@ -59,6 +66,7 @@ class Reloader {
     Metrics& metrics_;
     const Logger& logger_;
     InstallTls install_tls_;
+    std::function<void()> housekeeping_;
 
     std::string tls_fingerprint_;
     std::string policy_fingerprint_;

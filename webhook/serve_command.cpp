@@ -1,5 +1,6 @@
 #include "webhook/serve_command.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <iostream>
@@ -31,9 +32,13 @@ options:
   --client-ca FILE          require client certificates signed by a CA in FILE
   --threads N               threads serving requests (default: the CPUs available)
   --body-limit SIZE         largest request body, e.g. 7Mi (default 7Mi)
+  --body-budget SIZE        request bodies in flight over all connections, at least the body
+                            limit (default 32Mi); a request that finds no room waits up to 2s,
+                            then gets 503
   --max-connections N       connections served at once; more wait to be accepted (default 4096)
   --idle-timeout DURATION   keep-alive connection idle time (default 120s)
-  --handshake-timeout DURATION   TLS handshake time (default 10s)
+  --handshake-timeout DURATION   TLS handshake time (default 10s; a client that has not
+                            started TLS within a fifth of it, 2s, is closed)
   --read-timeout DURATION   time to read a request header, and again its body (default 10s)
   --write-timeout DURATION  time to write a response (default 10s)
   --shutdown-delay DURATION after SIGTERM, keep serving this long (default 5s)
@@ -138,8 +143,8 @@ ServeConfig parse_serve_args(const std::vector<std::string>& argv, bool& help) {
     const cli::Args args = cli::parse_args(
         argv,
         {"policy", "tls-cert", "tls-key", "listen", "client-ca", "threads", "body-limit",
-         "max-connections", "idle-timeout", "handshake-timeout", "read-timeout", "write-timeout",
-         "shutdown-delay", "shutdown-grace", "reload-interval", "log-level"},
+         "body-budget", "max-connections", "idle-timeout", "handshake-timeout", "read-timeout",
+         "write-timeout", "shutdown-delay", "shutdown-grace", "reload-interval", "log-level"},
         {});
     help = args.help;
     ServeConfig config;
@@ -155,6 +160,15 @@ ServeConfig parse_serve_args(const std::vector<std::string>& argv, bool& help) {
             static_cast<unsigned>(std::min<std::size_t>(parse_count("threads", *value), 1024));
     }
     if (auto value = args.value("body-limit")) config.body_limit = parse_size("body-limit", *value);
+    if (auto value = args.value("body-budget")) {
+        config.body_budget = parse_size("body-budget", *value);
+        if (config.body_budget < config.body_limit) {
+            throw UsageError("--body-budget must be at least --body-limit (" +
+                             std::to_string(config.body_limit) + " bytes)");
+        }
+    } else {
+        config.body_budget = std::max(config.body_budget, config.body_limit);
+    }
     if (auto value = args.value("max-connections")) {
         config.max_connections = parse_count("max-connections", *value);
     }

@@ -153,6 +153,39 @@ class CatalogReloadTest(ReloadCase):
         self.assertFalse(json.loads(self.verdict("custom-profile-pod.json"))["response"]["allowed"])
         self.assertTrue(json.loads(self.verdict("admission-pod.json"))["response"]["allowed"])
 
+    def test_a_profile_that_becomes_invalid_keeps_its_last_good_version(self):
+        # custom.json is good, then broken: pods using it stay allowed (as the nodes keep their
+        # last good copy), the error is logged and counted; fixed or removed, it follows.
+        web = harness.read_bytes(os.path.join(harness.EXAMPLE_CATALOG, "web.json"))
+        self.workspace.catalog.update(self.catalog_with(**{"custom.json": web}))
+        self.wait_metric(lambda: reloads(self.server, "catalog"), 1, "catalog not reloaded")
+        self.assertTrue(json.loads(self.verdict("custom-profile-pod.json"))["response"]["allowed"])
+        errors_before = reload_errors(self.server, "catalog")
+        self.workspace.catalog.update(self.catalog_with(**{"custom.json": b"{not json"}))
+        self.wait_metric(lambda: reload_errors(self.server, "catalog"), errors_before + 1,
+                         "a profile that broke was not counted as a catalog reload error")
+        line = self.server.wait_for_log(
+            lambda l: l.get("msg", "").startswith("catalog profile became invalid"))
+        self.assertIn("custom.json", line["file"])
+        self.assertEqual(line["level"], "error")
+        self.assertEqual(self.server.metric("seccomp_gate_catalog_profiles"), 4)
+        self.assertEqual(self.server.metric("seccomp_gate_catalog_rejected_profiles"), 1)
+        for _ in range(3):  # not just the first moments: it stays
+            self.assertTrue(
+                json.loads(self.verdict("custom-profile-pod.json"))["response"]["allowed"])
+            time.sleep(0.3)
+        # Fixed again: the new good version, no longer rejected.
+        self.workspace.catalog.update(self.catalog_with(**{"custom.json": web + b"\n"}))
+        harness.wait_until(
+            lambda: self.server.metric("seccomp_gate_catalog_rejected_profiles") == 0,
+            timeout=10, message="fixed profile still rejected")
+        self.assertTrue(json.loads(self.verdict("custom-profile-pod.json"))["response"]["allowed"])
+        # Removed: the profile goes with its file.
+        self.workspace.catalog.update(self.catalog_with())
+        harness.wait_until(lambda: self.server.metric("seccomp_gate_catalog_profiles") == 3,
+                           timeout=10, message="removed profile still in the catalog")
+        self.assertFalse(json.loads(self.verdict("custom-profile-pod.json"))["response"]["allowed"])
+
     def test_a_catalog_the_policy_cannot_use_keeps_the_last_good_one(self):
         # Without default.json the policy's defaultProfile is dangling: the reload is refused.
         web = harness.read_bytes(os.path.join(harness.EXAMPLE_CATALOG, "web.json"))

@@ -2,8 +2,10 @@
 delay, then the server stops accepting, answers with Connection: close, finishes what is in
 flight and exits 0 within the grace period. No request sent to it goes unanswered."""
 
+import http.client
 import signal
 import socket
+import threading
 import time
 import unittest
 
@@ -80,6 +82,50 @@ class ShutdownTest(unittest.TestCase):
         self.assertTrue(response.startswith(b"HTTP/1.1 200 OK"), response[:200])
         self.assertIn(b"Connection: close", response)
         self.assertTrue(response.endswith(expected))
+        self.assertEqual(self.wait_exit(timeout=10), 0)
+
+    def test_after_a_connection_close_answer_reconnecting_is_refused(self):
+        # The listener closes before any answer says Connection: close: a client that
+        # reconnects on that answer is refused at once, never accepted and then cut.
+        server = self.start("--shutdown-delay", "300ms", "--shutdown-grace", "5s")
+        outcomes = []
+        lock = threading.Lock()
+        signalled = threading.Event()
+
+        def client():
+            conn = server.connection()
+            try:
+                while True:
+                    status, headers, _ = server.request("GET", "/healthz", connection=conn)
+                    if headers.get("connection", "").lower() == "close":
+                        break
+                    if not signalled.is_set():
+                        time.sleep(0.005)
+            except (OSError, http.client.HTTPException) as error:
+                with lock:
+                    outcomes.append(f"request failed: {error!r}")
+                return
+            finally:
+                conn.close()
+            try:
+                raw = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            except ConnectionRefusedError:
+                with lock:
+                    outcomes.append("refused")
+                return
+            with lock:
+                outcomes.append("accepted after Connection: close")
+            raw.close()
+
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.2)
+        signalled.set()
+        server.signal(signal.SIGTERM)
+        for thread in threads:
+            thread.join(timeout=15)
+        self.assertEqual(outcomes, ["refused"] * 8)
         self.assertEqual(self.wait_exit(timeout=10), 0)
 
     def test_the_grace_period_bounds_the_exit(self):

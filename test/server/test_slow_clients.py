@@ -163,6 +163,85 @@ class SlowClientTest(unittest.TestCase):
         conn.close()
 
 
+    def read_all(self, sock, within):
+        """What the server sends on `sock` until it closes it (or `within` seconds pass)."""
+        sock.settimeout(within)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except socket.timeout:
+            received += b"<still open>"
+        except (ssl.SSLError, ConnectionResetError, OSError):
+            pass
+        return received
+
+    def timeouts(self, stage):
+        return self.server.metric(f'seccomp_gate_request_timeouts_total{{stage="{stage}"}}')
+
+    def test_a_partial_header_is_answered_408(self):
+        before = self.timeouts("header")
+        sock = self.tls()
+        try:
+            sock.sendall(b"POST /validate HTTP/1.1\r\nHost: localhost\r\n")
+            received = self.read_all(sock, within=4)
+            self.assertTrue(received.startswith(b"HTTP/1.1 408"), received[:200])
+            self.assertIn(b"Connection: close", received)
+            self.assertNotIn(b"<still open>", received)
+        finally:
+            sock.close()
+        self.assertEqual(self.timeouts("header"), before + 1)
+        self.server.wait_for_log(lambda l: l.get("msg") == "request timed out" and
+                                 l.get("stage") == "header")
+
+    def test_a_slow_body_is_answered_408(self):
+        before = self.timeouts("body")
+        sock = self.tls()
+        try:
+            sock.sendall(b"POST /validate HTTP/1.1\r\nHost: localhost\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+            received = self.read_all(sock, within=4)
+            self.assertTrue(received.startswith(b"HTTP/1.1 408"), received[:200])
+            self.assertIn(b"body", received)
+        finally:
+            sock.close()
+        self.assertEqual(self.timeouts("body"), before + 1)
+        self.server.wait_for_log(lambda l: l.get("msg") == "request timed out" and
+                                 l.get("stage") == "body")
+
+    def test_a_silent_connection_gets_no_408(self):
+        # Nothing of a request came: there is nothing to answer, the connection just closes.
+        sock = self.tls()
+        try:
+            self.assertEqual(self.read_all(sock, within=4), b"")
+        finally:
+            sock.close()
+
+
+class TlsStartTest(unittest.TestCase):
+    def test_a_client_that_never_starts_tls_is_closed_well_before_the_handshake_timeout(self):
+        pki = harness.shared_pki()
+        workspace = harness.Workspace(pki)
+        server = harness.Server(workspace)  # the default 10 s handshake timeout
+        try:
+            before = server.metric("seccomp_gate_tls_handshake_errors_total")
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            started = time.monotonic()
+            self.assertTrue(closed_by_peer(sock, within=6), "silent connection kept")
+            self.assertLess(time.monotonic() - started, 4)
+            sock.close()
+            self.assertEqual(server.metric("seccomp_gate_tls_handshake_errors_total"), before + 1)
+            # A client that starts TLS late but within that time is served.
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            time.sleep(1)
+            with server.context().wrap_socket(sock, server_hostname="localhost") as tls:
+                tls.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                self.assertTrue(tls.recv(4096).startswith(b"HTTP/1.1 200"))
+        finally:
+            server.stop()
+            workspace.cleanup()
+
+
 class ConnectionCapTest(unittest.TestCase):
     def test_the_cap_holds_and_frees_up(self):
         pki = harness.shared_pki()
@@ -180,6 +259,33 @@ class ConnectionCapTest(unittest.TestCase):
             self.assertLess(time.monotonic() - started, 5)
             self.assertLessEqual(server.metric("seccomp_gate_connections"), 4)
             server.wait_for_log(lambda l: l.get("msg", "").startswith("connection limit reached"))
+        finally:
+            for sock in hogs:
+                sock.close()
+            server.stop()
+            workspace.cleanup()
+
+    def test_the_cap_is_logged_once_per_episode(self):
+        pki = harness.shared_pki()
+        workspace = harness.Workspace(pki)
+        server = harness.Server(workspace, "--max-connections", "4", *TIMEOUTS)
+        hogs = []
+        try:
+            # Waves of silent connections: the cap is reached again and again for ~4 s.
+            for _ in range(4):
+                hogs += [socket.create_connection(("127.0.0.1", server.port), timeout=10)
+                         for _ in range(6)]
+                time.sleep(1)
+            self.assertGreaterEqual(
+                server.metric("seccomp_gate_connection_limit_reached_total"), 2)
+            for sock in hogs:
+                sock.close()
+            hogs = []
+            server.wait_for_log(lambda l: l.get("msg") == "connection limit no longer reached",
+                                timeout=15)
+            reached = [l for l in server.lines
+                       if l.get("msg", "").startswith("connection limit reached")]
+            self.assertEqual(len(reached), 1, reached)
         finally:
             for sock in hogs:
                 sock.close()
