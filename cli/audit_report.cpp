@@ -82,10 +82,9 @@ std::string file_uri(std::string_view file) {
 }
 
 void sort_by_position(AuditReport& report) {
-    std::stable_sort(report.findings.begin(), report.findings.end(),
-                     [](const AuditFinding& a, const AuditFinding& b) {
-                         return position(a) < position(b);
-                     });
+    std::stable_sort(
+        report.findings.begin(), report.findings.end(),
+        [](const AuditFinding& a, const AuditFinding& b) { return position(a) < position(b); });
     std::stable_sort(
         report.errors.begin(), report.errors.end(),
         [](const AuditError& a, const AuditError& b) { return position(a) < position(b); });
@@ -192,17 +191,12 @@ void write_sarif(const AuditReport& report, std::ostream& out) {
                                {"message", {{"text", error.message}}},
                                {"locations", location(error.file, error.line)}});
         });
-    const ordered_json sarif{
-        {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
-        {"version", "2.1.0"},
-        {"runs",
-         ordered_json::array(
-             {{{"tool",
-                {{"driver",
-                  {{"name", "seccomp-gate"},
-                   {"version", SECCOMP_GATE_VERSION},
-                   {"rules", std::move(rules)}}}}},
-               {"results", std::move(results)}}})}};
+    ordered_json driver{
+        {"name", "seccomp-gate"}, {"version", SECCOMP_GATE_VERSION}, {"rules", std::move(rules)}};
+    ordered_json run{{"tool", {{"driver", std::move(driver)}}}, {"results", std::move(results)}};
+    const ordered_json sarif{{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+                             {"version", "2.1.0"},
+                             {"runs", ordered_json::array({std::move(run)})}};
     out << sarif.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
