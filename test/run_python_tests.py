@@ -38,7 +38,8 @@ class CountingResult(unittest.TextTestResult):
 
 def main(modules):
     if not modules:
-        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        print(next(line for line in __doc__.splitlines() if line.startswith("usage:")),
+              file=sys.stderr)
         return 2
     # As `python3 -m unittest`: the modules are imported from the working directory.
     sys.path.insert(0, os.getcwd())
