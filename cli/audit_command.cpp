@@ -43,11 +43,11 @@ void audit_text(const Snapshot& snapshot, const std::string& file, std::string_v
         const Object& object = item.object;
         if (!object.has_pod_specs) continue;
         ++report.objects;
-        const Judgement judgement = judge(snapshot, object, object.ns, "");
-        if (judgement.exempt) {
+        if (snapshot.policy.is_exempt(object.ns, "")) {
             ++report.exempt;
             continue;
         }
+        const Judgement judgement = judge(snapshot, object, object.ns);
         for (const auto& finding : judgement.findings) {
             report.findings.push_back({file, item.document, object_ref(object), object.kind,
                                        object.ns, object.name, judgement.mode, finding});

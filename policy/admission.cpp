@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "policy/base64.h"
@@ -105,7 +106,15 @@ void add_warning(Answer& answer, WarningBudget& budget, std::string text) {
 void decide(const Object& object, const Judgement& judgement, Answer& answer,
             ReviewOutcome& outcome) {
     for (const auto& finding : judgement.findings) {
-        ++(finding.severity == Severity::kWarning ? outcome.warnings : outcome.violations);
+        if (finding.severity == Severity::kWarning) {
+            ++outcome.warnings;
+            continue;
+        }
+        ++outcome.violations;
+        if (std::find(outcome.rules.begin(), outcome.rules.end(), finding.rule) ==
+            outcome.rules.end()) {
+            outcome.rules.push_back(finding.rule);
+        }
     }
     WarningBudget budget;
     for (const auto& finding : judgement.findings) {
@@ -398,7 +407,7 @@ ReviewOutcome review_parsed(const Snapshot& snapshot, std::string_view body, End
         return allow("unchanged");
     }
 
-    const Judgement judgement = judge(snapshot, object, object.ns, request.username);
+    const Judgement judgement = judge(snapshot, object, object.ns);
     decide(object, judgement, answer, outcome);
     if (answer.allowed && !patches.empty()) {
         answer.patch = patch_document(snapshot.policy, patches);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "policy/snapshot.h"
 
@@ -35,6 +36,7 @@ struct ReviewOutcome {
     bool patched = false;
     std::size_t violations = 0;
     std::size_t warnings = 0;
+    std::vector<std::string> rules;  // ids of the rules with violations, each once, in report order
 };
 
 // Parse buffers kept from one review to the next, so that a steady stream of requests parses

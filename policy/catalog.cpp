@@ -30,8 +30,7 @@ ProfileCheck check_profile(std::string_view json_text) {
     }
     if (errors == 0 && report.profile) {
         result.default_action = report.profile->default_action;
-        result.permissive =
-            result.default_action == "SCMP_ACT_ALLOW" || result.default_action == "SCMP_ACT_LOG";
+        result.permissive = profile::is_permissive_default(result.default_action);
     } else if (errors == 0) {
         result.error = "the profile could not be checked";  // a report without a profile has errors
     }
@@ -52,6 +51,28 @@ std::optional<std::string> clean_profile_path(std::string_view path) {
     }
     if (cleaned.empty()) return std::nullopt;
     return cleaned;
+}
+
+LocalhostResolution resolve_localhost(const CatalogSnapshot& catalog,
+                                      const std::optional<std::string>& localhost_profile) {
+    using Status = LocalhostResolution::Status;
+    LocalhostResolution result;
+    if (!localhost_profile || localhost_profile->empty()) return result;
+    const std::string& wanted = *localhost_profile;
+    if (wanted.front() == '/') {
+        result.status = Status::kAbsolute;
+        return result;
+    }
+    auto name = clean_profile_path(wanted);
+    if (!name) {
+        const bool escapes = ("/" + wanted + "/").find("/../") != std::string::npos;
+        result.status = escapes ? Status::kEscapes : Status::kNotAFile;
+        return result;
+    }
+    result.name = std::move(*name);
+    result.profile = catalog.find(result.name);
+    result.status = result.profile != nullptr ? Status::kFound : Status::kNotInCatalog;
+    return result;
 }
 
 const CatalogProfile* CatalogSnapshot::find(std::string_view name) const {

@@ -63,6 +63,17 @@ class CatalogSnapshot {
 // nullopt for an absolute path, a path with a ".." segment, or an empty one.
 std::optional<std::string> clean_profile_path(std::string_view path);
 
+// How a Localhost setting's localhostProfile resolves against the catalog (SPEC rule 4): the one
+// place that decides it, for the rules and for a policy's defaultProfile.
+struct LocalhostResolution {
+    enum class Status { kMissing, kAbsolute, kEscapes, kNotAFile, kNotInCatalog, kFound };
+    Status status = Status::kMissing;
+    std::string name;                         // the cleaned path (kNotInCatalog, kFound)
+    const CatalogProfile* profile = nullptr;  // kFound
+};
+LocalhostResolution resolve_localhost(const CatalogSnapshot& catalog,
+                                      const std::optional<std::string>& localhost_profile);
+
 // Builds the catalog: each file that passes `check` becomes the profile
 // "<prefix>/<relative_path>"; the others are listed in rejected() with the reason.
 CatalogSnapshot build_catalog(std::string_view prefix, const std::vector<CatalogFile>& files,

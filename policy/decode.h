@@ -70,7 +70,8 @@ ProfileSetting decode_profile(const Node& node) {
     if (!type) {
         setting.malformed = "it has no type";
     } else if (setting.type_line = type->line(); auto text = type->string()) {
-        setting.type = std::string(*text);
+        setting.type_text = std::string(*text);
+        setting.type = parse_profile_type(*text);
     } else {
         setting.malformed = "its type must be a string";
     }

@@ -25,18 +25,38 @@ std::string object_ref(const Object& object) {
     return ref + "/" + (object.name.empty() ? "<unnamed>" : shown(object.name));
 }
 
+std::string_view to_string(ProfileType type) {
+    switch (type) {
+        case ProfileType::kRuntimeDefault:
+            return "RuntimeDefault";
+        case ProfileType::kLocalhost:
+            return "Localhost";
+        case ProfileType::kUnconfined:
+            return "Unconfined";
+        case ProfileType::kUnknown:
+            break;
+    }
+    return "";
+}
+
+ProfileType parse_profile_type(std::string_view text) {
+    for (const auto type :
+         {ProfileType::kRuntimeDefault, ProfileType::kLocalhost, ProfileType::kUnconfined}) {
+        if (text == to_string(type)) return type;
+    }
+    return ProfileType::kUnknown;
+}
+
+bool seccomp_applies(const PodSpec& spec) { return spec.os_name != "windows"; }
+
 const std::vector<RuleInfo>& rule_catalog() {
-    static const std::vector<RuleInfo> kRules{
-        {"unconfined", "seccompProfile.type must not be Unconfined (pod or container level)"},
-        {"unknown-type", "seccompProfile.type must be RuntimeDefault or Localhost"},
-        {"runtime-default", "RuntimeDefault is not allowed by this policy"},
-        {"localhost", "a Localhost profile must be a relative path naming a catalog profile"},
-        {"permissive", "the Localhost profile's defaultAction is ALLOW or LOG"},
-        {"unset", "every container needs a seccomp profile (its own or the pod's)"},
-        {"legacy-annotation", "legacy seccomp annotations are ignored by kubelets"},
-        {"privileged", "privileged containers run unconfined whatever their profile"},
-        {"malformed", "a field that decides the seccomp profile cannot be read"},
-    };
+    static const std::vector<RuleInfo> kRules = [] {
+        std::vector<RuleInfo> rules;
+        for (const checks::Rule* rule : checks::registry()) {
+            rules.push_back({rule->id, rule->summary});
+        }
+        return rules;
+    }();
     return kRules;
 }
 
@@ -45,22 +65,20 @@ bool Judgement::has_violations() const {
                        [](const Finding& f) { return f.severity == Severity::kViolation; });
 }
 
-Judgement judge(const Snapshot& snapshot, const Object& object, std::string_view ns,
-                std::string_view username) {
+Judgement judge(const Snapshot& snapshot, const Object& object, std::string_view ns) {
     Judgement judgement;
     judgement.mode = snapshot.policy.mode_for(ns);
-    if (snapshot.policy.is_exempt(ns, username)) {
-        judgement.exempt = true;
-        return judgement;
-    }
     const checks::CheckContext context{snapshot.policy, snapshot.catalog};
     for (const auto& spec : object.pod_specs) {
-        // Rule 8: seccomp does not exist on Windows nodes.
-        if (spec.os_name == "windows") continue;
-        checks::check_shape(context, spec, judgement.findings);
-        checks::check_seccomp_profiles(context, spec, judgement.findings);
-        checks::check_privileged(context, spec, judgement.findings);
-        checks::check_legacy_annotations(context, spec, judgement.findings);
+        if (!seccomp_applies(spec)) continue;
+        const std::size_t first = judgement.findings.size();
+        for (const checks::Rule* rule : checks::registry()) {
+            rule->check(context, spec, judgement.findings);
+        }
+        // The rules run one after the other; the report reads in field order (checks.h).
+        std::stable_sort(judgement.findings.begin() + static_cast<std::ptrdiff_t>(first),
+                         judgement.findings.end(),
+                         [](const Finding& a, const Finding& b) { return a.order < b.order; });
     }
     return judgement;
 }

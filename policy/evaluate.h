@@ -1,5 +1,5 @@
 #pragma once
-// The decision for one object: exemptions, then every check on every pod spec.
+// The decision for one object: every rule of the registry on every pod spec.
 
 #include <string_view>
 #include <vector>
@@ -11,15 +11,15 @@
 namespace seccomp_gate {
 
 struct Judgement {
-    bool exempt = false;  // namespace or username exempt: not evaluated
     Mode mode = Mode::kEnforce;
     std::vector<Finding> findings;
 
     bool has_violations() const;
 };
 
-// `ns` is the namespace the object lives in; `username` the requester (empty offline).
-Judgement judge(const Snapshot& snapshot, const Object& object, std::string_view ns,
-                std::string_view username);
+// Every registered rule on every pod spec that seccomp applies to; `ns` is the namespace the
+// object lives in (its mode). Exemptions are the caller's: an exempt object is neither judged
+// nor mutated (PolicyConfig::is_exempt).
+Judgement judge(const Snapshot& snapshot, const Object& object, std::string_view ns);
 
 }  // namespace seccomp_gate

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,10 +13,11 @@ enum class Severity { kViolation, kWarning };
 struct Finding {
     std::string rule;  // stable id, e.g. "unconfined" (SARIF rule ids, metrics)
     Severity severity = Severity::kViolation;
-    std::string path;       // field path, e.g. spec.containers[1].securityContext.seccompProfile
-    std::string container;  // the container concerned, empty for pod-level findings
-    std::string message;    // names the container and the offending value
-    int line = 0;           // source line for manifests, 0 for AdmissionReviews
+    std::string path;         // field path, e.g. spec.containers[1].securityContext.seccompProfile
+    std::string container;    // the container concerned, empty for pod-level findings
+    std::string message;      // names the container and the offending value
+    int line = 0;             // source line for manifests, 0 for AdmissionReviews
+    std::uint32_t order = 0;  // place in the report within its pod spec (checks.h: order_of)
 
     std::string text() const { return path + ": " + message; }
 };

@@ -5,15 +5,24 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace seccomp_gate {
+
+// seccompProfile.type, decoded once (decode.h); kUnknown for any other value (rule 2).
+enum class ProfileType { kRuntimeDefault, kLocalhost, kUnconfined, kUnknown };
+
+// "RuntimeDefault", "Localhost", "Unconfined"; kUnknown has no name of its own.
+std::string_view to_string(ProfileType type);
+ProfileType parse_profile_type(std::string_view text);
 
 // securityContext.seccompProfile as written. `malformed` is set when the field exists but does
 // not have the shape of a SeccompProfile (not an object, type not a string, ...): the rules fail
 // closed on it.
 struct ProfileSetting {
-    std::string type;
+    ProfileType type = ProfileType::kUnknown;
+    std::string type_text;  // the value as written, for messages about an unknown type
     std::optional<std::string> localhost_profile;
     std::string malformed;
     int line = 0;          // the seccompProfile value
@@ -21,7 +30,7 @@ struct ProfileSetting {
     int profile_line = 0;  // its "localhostProfile" field
 
     bool operator==(const ProfileSetting& other) const {
-        return type == other.type && localhost_profile == other.localhost_profile &&
+        return type_text == other.type_text && localhost_profile == other.localhost_profile &&
                malformed == other.malformed;
     }
 };
@@ -68,6 +77,11 @@ struct ShapeError {
         return path == other.path && message == other.message;
     }
 };
+
+// Rule 8: seccomp does not exist on Windows nodes, so a Windows pod spec is neither judged nor
+// mutated. The one place that decides it.
+struct PodSpec;
+bool seccomp_applies(const PodSpec& spec);
 
 // One pod spec: a Pod's spec, or a workload's pod template spec.
 struct PodSpec {

@@ -6,8 +6,10 @@ namespace seccomp_gate {
 namespace {
 
 nlohmann::ordered_json profile_value(const DefaultProfile& profile) {
-    nlohmann::ordered_json value{{"type", profile.type}};
-    if (profile.type == "Localhost") value["localhostProfile"] = profile.localhost_profile;
+    nlohmann::ordered_json value{{"type", to_string(profile.type)}};
+    if (profile.type == ProfileType::kLocalhost) {
+        value["localhostProfile"] = profile.localhost_profile;
+    }
     return value;
 }
 
@@ -50,7 +52,7 @@ std::vector<ProfilePatch> plan_mutation(const PolicyConfig& policy, const Object
     for (std::size_t i = 0; i < object.pod_specs.size(); ++i) {
         const PodSpec& spec = object.pod_specs[i];
         if (!(spec.is_template ? scope.templates : scope.pods)) continue;
-        if (spec.seccomp || spec.os_name == "windows" || !has_unprofiled_container(spec) ||
+        if (spec.seccomp || !seccomp_applies(spec) || !has_unprofiled_container(spec) ||
             security_context_unreadable(spec)) {
             continue;
         }
@@ -71,7 +73,8 @@ void apply_mutation(const PolicyConfig& policy, const std::vector<ProfilePatch>&
         PodSpec& spec = object.pod_specs[patch.spec_index];
         ProfileSetting setting;
         setting.type = policy.default_profile->type;
-        if (setting.type == "Localhost") {
+        setting.type_text = std::string(to_string(setting.type));
+        if (setting.type == ProfileType::kLocalhost) {
             setting.localhost_profile = policy.default_profile->localhost_profile;
         }
         spec.seccomp = std::move(setting);

@@ -175,15 +175,16 @@ PolicyConfig parse_policy(std::string_view yaml_text, std::string_view source) {
         reader.expect_keys(node, "defaultProfile", {"type", "localhostProfile"});
         if (!node["type"]) reader.fail("defaultProfile.type", "is required", node);
         DefaultProfile profile;
-        profile.type = reader.string(node["type"], "defaultProfile.type");
-        if (profile.type == "Localhost") {
+        const std::string type = reader.string(node["type"], "defaultProfile.type");
+        profile.type = parse_profile_type(type);
+        if (profile.type == ProfileType::kLocalhost) {
             if (!node["localhostProfile"]) {
                 reader.fail("defaultProfile.localhostProfile", "is required for type Localhost",
                             node);
             }
             profile.localhost_profile =
                 reader.string(node["localhostProfile"], "defaultProfile.localhostProfile");
-        } else if (profile.type == "RuntimeDefault") {
+        } else if (profile.type == ProfileType::kRuntimeDefault) {
             if (node["localhostProfile"]) {
                 reader.fail("defaultProfile.localhostProfile", "is only valid for type Localhost",
                             node["localhostProfile"]);
@@ -199,8 +200,7 @@ PolicyConfig parse_policy(std::string_view yaml_text, std::string_view source) {
             }
         } else {
             reader.fail("defaultProfile.type",
-                        "\"" + profile.type + "\" is not one of RuntimeDefault, Localhost",
-                        node["type"]);
+                        "\"" + type + "\" is not one of RuntimeDefault, Localhost", node["type"]);
         }
         policy.default_profile = profile;
     }

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/model.h"
+
 namespace seccomp_gate {
 
 // A start-up or reload error: the message names the file and the key.
@@ -22,7 +24,7 @@ std::string_view to_string(Mode mode);
 std::string_view to_string(Action action);
 
 struct DefaultProfile {
-    std::string type;  // RuntimeDefault or Localhost
+    ProfileType type = ProfileType::kRuntimeDefault;  // RuntimeDefault or Localhost
     std::string localhost_profile;
 };
 

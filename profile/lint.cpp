@@ -981,7 +981,8 @@ void Linter::check_compiles(const Profile& profile, const std::vector<std::uint3
 }
 
 void Linter::check_permissive(const Profile& profile) {
-    if (!is_allow(profile.default_action)) return;  // (an unknown action is not ALLOW or LOG)
+    // (an unknown action is not ALLOW or LOG)
+    if (!is_permissive_default(profile.default_action)) return;
     // The dangerous calls that no unconditional rule takes out of the default.
     std::set<std::string_view> blocked;
     for (const auto& rule : profile.syscalls) {

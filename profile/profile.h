@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace seccomp_gate::profile {
@@ -35,5 +36,12 @@ struct Profile {
     std::string listener_path;
     std::vector<SyscallRule> syscalls;
 };
+
+// A default action that lets through every call no rule names (ALLOW, or LOG which allows and
+// logs): such a profile blocks only what it lists. The one definition the linter's warning and
+// the catalog's `permissive` flag share.
+inline bool is_permissive_default(std::string_view default_action) {
+    return default_action == "SCMP_ACT_ALLOW" || default_action == "SCMP_ACT_LOG";
+}
 
 }  // namespace seccomp_gate::profile

@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto set =
         seccomp_gate::parse_manifests(std::string_view(reinterpret_cast<const char*>(data), size));
     for (const auto& item : set.objects) {
-        (void)seccomp_gate::judge(*kSnapshot, item.object, item.object.ns, "");
+        (void)seccomp_gate::judge(*kSnapshot, item.object, item.object.ns);
     }
     return 0;
 }

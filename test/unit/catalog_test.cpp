@@ -118,13 +118,13 @@ TEST_CASE("build_catalog names profiles prefix/path and reports what it leaves o
 
 TEST_CASE("a Localhost defaultProfile must be in the catalog") {
     PolicyConfig policy;
-    policy.default_profile = DefaultProfile{"Localhost", "./profiles/default.json"};
+    policy.default_profile = DefaultProfile{seccomp_gate::ProfileType::kLocalhost, "./profiles/default.json"};
     const auto catalog =
         build_catalog("", {{"profiles/default.json", R"({"defaultAction":"SCMP_ACT_ERRNO"})", ""}});
     const auto snapshot = make_snapshot(policy, catalog, "p.yaml");
     CHECK(snapshot->policy.default_profile->localhost_profile == "profiles/default.json");
 
-    policy.default_profile = DefaultProfile{"Localhost", "profiles/missing.json"};
+    policy.default_profile = DefaultProfile{seccomp_gate::ProfileType::kLocalhost, "profiles/missing.json"};
     CHECK_THROWS_WITH_AS(
         make_snapshot(policy, catalog, "p.yaml"),
         R"(p.yaml: defaultProfile.localhostProfile: "profiles/missing.json" is not in the catalog (1 profiles loaded))",

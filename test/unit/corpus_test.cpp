@@ -7,8 +7,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cctype>
 #include <array>
+#include <cctype>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "policy/admission.h"
+#include "policy/checks/checks.h"
 #include "policy/io/files.h"
 #include "test_support.h"
 
@@ -35,12 +36,17 @@ using seccomp_gate::SnapshotPtr;
 
 constexpr std::size_t kMinimumCases = 80;
 
-// Every area the corpus must cover (a subdirectory of test/corpus/cases/ each).
-constexpr std::array<std::string_view, 16> kAreas{
-    "unconfined", "unknown-type",       "runtime-default", "localhost",
-    "unset",      "legacy-annotations", "privileged",      "windows",
-    "exemptions", "workloads",          "containers",      "operations",
-    "modes",      "mutation",           "malformed",       "multiple"};
+// Every area the corpus must cover (a subdirectory of test/corpus/cases/ each): one per rule of
+// the registry (policy/checks/), and these topics.
+constexpr std::array<std::string_view, 8> kTopics{"windows",    "exemptions", "workloads",
+                                                  "containers", "operations", "modes",
+                                                  "mutation",   "multiple"};
+
+std::vector<std::string> areas() {
+    std::vector<std::string> out(kTopics.begin(), kTopics.end());
+    for (const auto* rule : seccomp_gate::checks::registry()) out.emplace_back(rule->id);
+    return out;
+}
 
 fs::path corpus_dir() { return seccomp_gate::testing::source_path("test/corpus"); }
 
@@ -225,7 +231,7 @@ json resource_of(const json& kind) {
 }
 
 json send(const Snapshot& snapshot, const CaseSpec& spec, const json& request, Endpoint endpoint,
-          const std::string& uid) {
+          const std::string& uid, std::vector<std::string>* rules = nullptr) {
     json body{{"apiVersion", spec.api_version}, {"kind", "AdmissionReview"}, {"request", request}};
     body["request"]["uid"] = uid;
     if (!request.contains("resource")) body["request"]["resource"] = resource_of(request["kind"]);
@@ -234,6 +240,7 @@ json send(const Snapshot& snapshot, const CaseSpec& spec, const json& request, E
     if (outcome.verdict == seccomp_gate::Verdict::kNotJson) {
         throw std::runtime_error("review() says the body is not JSON: " + outcome.response);
     }
+    if (rules != nullptr) *rules = outcome.rules;
     return json::parse(outcome.response);
 }
 
@@ -398,15 +405,39 @@ TEST_CASE("corpus: covers every area with enough cases") {
     CHECK(cases.size() >= kMinimumCases);
     std::map<std::string, std::size_t> per_area;
     for (const auto& corpus_case : cases) ++per_area[corpus_case.area];
-    for (const auto area : kAreas) {
+    for (const auto& area : areas()) {
         INFO("area: " << area);
-        CHECK(per_area[std::string(area)] >= 1);
+        CHECK(per_area[area] >= 1);
     }
     // No stray directory without cases either.
     for (const auto& entry : fs::directory_iterator(corpus_dir() / "cases")) {
         if (!entry.is_directory()) continue;
         INFO("directory: " << entry.path().filename().string());
         CHECK(per_area[entry.path().filename().string()] >= 1);
+    }
+}
+
+TEST_CASE("corpus: every registered rule has a failing case and a passing case") {
+    // Failing: a denied case whose violations include the rule. Passing: an allowed case in the
+    // rule's own directory (cases/<rule id>/), showing what the rule lets through.
+    std::map<std::string, std::size_t> failing;
+    std::map<std::string, std::size_t> passing;
+    for (const auto& corpus_case : list_cases()) {
+        const CaseSpec spec = read_case(corpus_dir() / "cases" / corpus_case.file);
+        std::vector<std::string> rules;
+        (void)send(policy_snapshot(spec.policy), spec, spec.request, spec.endpoint,
+                   next_uid(corpus_case.file), &rules);
+        if (spec.expect["allowed"].get<bool>()) {
+            ++passing[corpus_case.area];
+        } else {
+            for (const auto& rule : rules) ++failing[rule];
+        }
+    }
+    for (const auto* rule : seccomp_gate::checks::registry()) {
+        const std::string id(rule->id);
+        INFO("rule: " << id);
+        CHECK(failing[id] >= 1);
+        CHECK(passing[id] >= 1);
     }
 }
 

@@ -41,7 +41,7 @@ spec:
     CHECK(container.privileged_line == 16);
     REQUIRE(container.seccomp.has_value());
     CHECK(container.seccomp->line == 18);
-    CHECK(container.seccomp->type == "Unconfined");
+    CHECK(container.seccomp->type == seccomp_gate::ProfileType::kUnconfined);
 }
 
 TEST_CASE("a broken document is reported and the others are still read") {

@@ -10,7 +10,7 @@ namespace {
 
 PolicyConfig policy_with_default() {
     PolicyConfig policy;
-    policy.default_profile = DefaultProfile{"Localhost", "profiles/default.json"};
+    policy.default_profile = DefaultProfile{seccomp_gate::ProfileType::kLocalhost, "profiles/default.json"};
     policy.mutate_templates = true;
     return policy;
 }
@@ -68,7 +68,7 @@ TEST_CASE("no patch where nothing needs one") {
 
 TEST_CASE("templates are patched at their own paths, and applying a plan is idempotent") {
     PolicyConfig policy = policy_with_default();
-    policy.default_profile = DefaultProfile{"RuntimeDefault", ""};
+    policy.default_profile = DefaultProfile{seccomp_gate::ProfileType::kRuntimeDefault, ""};
     Object cronjob = decode_json(
         R"({"apiVersion":"batch/v1","kind":"CronJob","metadata":{"name":"c"},"spec":{"jobTemplate":
             {"spec":{"template":{"spec":{"containers":[{"name":"a"}]}}}}}})",
@@ -80,7 +80,7 @@ TEST_CASE("templates are patched at their own paths, and applying a plan is idem
     CHECK(plan_mutation(policy, cronjob, {true, false}).empty());
 
     apply_mutation(policy, patches, cronjob);
-    CHECK(cronjob.pod_specs[0].seccomp->type == "RuntimeDefault");
+    CHECK(cronjob.pod_specs[0].seccomp->type == seccomp_gate::ProfileType::kRuntimeDefault);
     CHECK(plan_mutation(policy, cronjob, {true, true}).empty());
 
     const Object pod_template = decode_json(

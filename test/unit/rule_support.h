@@ -58,7 +58,7 @@ inline std::vector<Finding> findings_for(const std::string& policy, const std::s
                                          std::string_view kind = "Pod") {
     const auto snapshot = make_test_snapshot(policy);
     const Object object = decode_json(json, group, kind);
-    return judge(*snapshot, object, object.ns, "").findings;
+    return judge(*snapshot, object, object.ns).findings;
 }
 
 }  // namespace seccomp_gate::testing
