@@ -24,7 +24,9 @@ bool BodyBudget::acquire_or_wait(std::size_t bytes, bool first, Waiter waiter,
     {
         std::lock_guard lock(mutex_);
         const bool fits = bytes <= capacity_ - in_flight_;
-        if (fits && waiters_.empty()) {
+        // Requests already waiting go first, except small ones (an API server's reviews are a
+        // few KiB): they pass while large bodies wait for room, and are gone in a moment.
+        if (fits && (waiters_.empty() || bytes <= capacity_ / kSmallShare)) {
             in_flight_ += bytes;
             metrics_.set_body_bytes_in_flight(in_flight_);
             return true;

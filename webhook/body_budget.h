@@ -32,7 +32,8 @@ class BodyBudget {
     std::size_t in_flight() const;
 
     // Takes `bytes` (all or nothing) and returns true, or registers `waiter` under `ticket`
-    // and returns false. Requests already waiting go first. `first` counts a new wait (the first
+    // and returns false. Requests already waiting go first, unless this one is small (at most
+    // 1/kSmallShare of the capacity). `first` counts a new wait (the first
     // of an episode of exhaustion logs one warning); a woken waiter that tries again passes
     // false. A request larger than the capacity never fits: callers refuse it before.
     bool acquire_or_wait(std::size_t bytes, bool first, Waiter waiter, std::uint64_t& ticket);
@@ -44,6 +45,8 @@ class BodyBudget {
     void give_up(std::uint64_t ticket);
 
   private:
+    static constexpr std::size_t kSmallShare = 64;
+
     void end_episode_if_over();  // with mutex_ held
 
     const std::size_t capacity_;

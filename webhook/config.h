@@ -22,10 +22,12 @@ struct ServeConfig {
     unsigned threads = 0;  // 0: the CPUs available to the process
 
     std::size_t body_limit = 7U << 20U;  // 7 MiB, SPEC section 2
-    std::size_t max_connections = 4096;
+    // Sized for the Deployment's 256 Mi limit with 2 threads: ~76 KiB per idle TLS connection,
+    // beside the body budget and two parses (webhook/README.md, "Bounds").
+    std::size_t max_connections = 1000;
     // Request bodies being read or held until answered, over all connections (at least
-    // body_limit): see webhook/body_budget.h.
-    std::size_t body_budget = 32U << 20U;
+    // body_limit): see webhook/body_budget.h. Two bodies at the limit.
+    std::size_t body_budget = 16U << 20U;
 
     // The API server keeps idle connections for 90 s: ours must outlive that.
     Duration idle_timeout{120'000};

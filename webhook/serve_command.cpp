@@ -33,9 +33,9 @@ options:
   --threads N               threads serving requests (default: the CPUs available)
   --body-limit SIZE         largest request body, e.g. 7Mi (default 7Mi)
   --body-budget SIZE        request bodies in flight over all connections, at least the body
-                            limit (default 32Mi); a request that finds no room waits up to 2s,
+                            limit (default 16Mi); a request that finds no room waits up to 2s,
                             then gets 503
-  --max-connections N       connections served at once; more wait to be accepted (default 4096)
+  --max-connections N       connections served at once; more wait to be accepted (default 1000)
   --idle-timeout DURATION   keep-alive connection idle time (default 120s)
   --handshake-timeout DURATION   TLS handshake time (default 10s; a client that has not
                             started TLS within a fifth of it, 2s, is closed)

@@ -119,18 +119,29 @@ class SlowClientTest(unittest.TestCase):
                 sock.close()
 
     def test_a_client_that_never_reads_its_answer_is_cut_at_the_write_timeout(self):
-        # A pod whose denial lists 60000 violations: an answer of several MB, more than the
-        # kernel buffers of both ends hold once the client's receive window is tiny.
-        body = big_unconfined_pod(60000)
+        # Answers are bounded (a denial reports 32 findings, then a count), so a large answer
+        # is many pipelined ones: 3000 denials of a few KiB each, more than the kernel buffers of
+        # both ends hold once the client's receive window is tiny.
+        body = big_unconfined_pod(40)
+        request = (b"POST /validate HTTP/1.1\r\nHost: localhost\r\n"
+                   b"Content-Type: application/json\r\n"
+                   b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        count = 3000
         raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         raw.settimeout(10)
         raw.connect(("127.0.0.1", self.server.port))
         sock = self.server.context().wrap_socket(raw, server_hostname="localhost")
+
+        def send():
+            try:
+                sock.sendall(request * count)
+            except OSError:
+                pass  # cut while sending: the server stopped reading and closed
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
         try:
-            sock.sendall(b"POST /validate HTTP/1.1\r\nHost: localhost\r\n"
-                         b"Content-Type: application/json\r\n"
-                         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
             # Not reading: the server's write stalls, then its 1 s deadline cuts the connection.
             # (The connection that asks for /metrics is the one left.)
             harness.wait_until(lambda: self.server.metric("seccomp_gate_connections") <= 1,
@@ -140,17 +151,17 @@ class SlowClientTest(unittest.TestCase):
             try:
                 while chunk := sock.recv(65536):
                     received += chunk
-            except (ssl.SSLError, ConnectionResetError):
+            except (ssl.SSLError, ConnectionResetError, socket.timeout):
                 pass  # the TLS stream ends without close_notify: it was cut
-            head, _, answer = received.partition(b"\r\n\r\n")
-            self.assertTrue(head.startswith(b"HTTP/1.1 200"), head[:100])
-            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
-            self.assertGreater(length, 4 << 20)
-            self.assertLess(len(answer), length, "the whole answer arrived: no write timeout")
+            answers = received.count(b"HTTP/1.1 200")
+            self.assertGreater(answers, 0)
+            self.assertLess(answers, count, "every answer arrived: no write timeout")
+            self.assertTrue(received.startswith(b"HTTP/1.1 200"), received[:100])
             # Meanwhile everyone else was served.
             self.assertEqual(self.server.request("GET", "/healthz")[0], 200)
         finally:
             sock.close()
+            sender.join(timeout=10)
 
     def test_idle_keep_alive_connection_is_kept_then_closed(self):
         conn = self.server.connection()

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/args.h"
+#include "webhook/body_budget.h"
 #include "webhook/logging.h"
 #include "webhook/metrics.h"
 #include "webhook/reloader.h"
@@ -234,6 +235,62 @@ TEST_CASE("serve options") {
         parse_serve_args({"--policy", "p", "--tls-cert", "c", "--tls-key", "k", "--listen", "8443"},
                          help),
         cli::UsageError);
+}
+
+TEST_CASE("the body budget: all or nothing, waiters first, woken on release, refusals counted") {
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_NONBLOCK) == 0);
+    Metrics metrics;
+    {
+        const Logger logger(LogLevel::kInfo, fds[1]);
+        BodyBudget budget(6400, metrics, logger);
+        std::uint64_t ticket = 0;
+        int woken = 0;
+        const auto waiter = [&woken] { ++woken; };
+        CHECK(budget.acquire_or_wait(3840, true, waiter, ticket));
+        CHECK(budget.in_flight() == 3840);
+        CHECK_FALSE(budget.try_acquire(3200));  // all or nothing
+        CHECK(budget.try_acquire(2560));
+        CHECK_FALSE(budget.acquire_or_wait(640, true, waiter, ticket));  // full: waits
+        CHECK(drain(fds[0]).find("request body budget exhausted") != std::string::npos);
+        CHECK_FALSE(budget.acquire_or_wait(640, true, waiter, ticket));
+        CHECK(drain(fds[0]).empty());  // one warning per episode
+        budget.release(2560);
+        CHECK(woken == 2);  // both woken; they try again
+        CHECK(budget.acquire_or_wait(640, false, waiter, ticket));
+        CHECK(budget.in_flight() == 4480);
+        CHECK_FALSE(budget.acquire_or_wait(3000, true, waiter, ticket));  // no room: waits
+        const std::uint64_t large = ticket;
+        // With a request waiting, a small one that fits passes; a larger one queues.
+        CHECK(budget.acquire_or_wait(100, true, waiter, ticket));
+        CHECK_FALSE(budget.acquire_or_wait(1000, true, waiter, ticket));
+        budget.give_up(large);  // their bound passed: refused, counted
+        budget.give_up(ticket);
+        budget.release(4580);
+        CHECK(budget.in_flight() == 0);
+        const std::string ended = drain(fds[0]);
+        CHECK(ended.find(R"("msg":"request body budget available again","waited":4,"refused":2)") !=
+              std::string::npos);
+    }
+    const std::string text = metrics.render();
+    CHECK(text.find("seccomp_gate_body_budget_waits_total 4\n") != std::string::npos);
+    CHECK(text.find("seccomp_gate_body_budget_refusals_total 2\n") != std::string::npos);
+    CHECK(text.find("seccomp_gate_body_bytes_in_flight 0\n") != std::string::npos);
+    ::close(fds[0]);
+    ::close(fds[1]);
+}
+
+TEST_CASE("the body budget is at least the body limit") {
+    bool help = false;
+    const auto parse = [&](std::vector<std::string> extra) {
+        std::vector<std::string> argv = {"--policy", "p", "--tls-cert", "c", "--tls-key", "k"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        return parse_serve_args(argv, help);
+    };
+    CHECK(parse({}).body_budget >= parse({}).body_limit);
+    CHECK(parse({"--body-limit", "64Mi"}).body_budget == 64U << 20U);
+    CHECK(parse({"--body-budget", "8Mi"}).body_budget == 8U << 20U);
+    CHECK_THROWS_AS(parse({"--body-budget", "1Mi"}), cli::UsageError);
 }
 
 TEST_CASE("fingerprints change on a symlink swap and not otherwise") {
