@@ -321,7 +321,9 @@ ReviewOutcome review_parsed(const Snapshot& snapshot, std::string_view body, End
     }
 
     Request request;
-    std::string problem = read_request(JsonNode(root), request);
+    // Every object the decision reads is read to its end: a key met twice there is recorded.
+    DuplicateSink duplicates;
+    std::string problem = read_request(JsonNode(root, &duplicates), request);
     outcome.uid = request.uid;
     outcome.kind = clipped(request.kind);
     outcome.operation = clipped(request.operation);
@@ -335,12 +337,13 @@ ReviewOutcome review_parsed(const Snapshot& snapshot, std::string_view body, End
         outcome.response = encode(api_version, request.uid, answer);
         return outcome;
     };
-    // Checked once the uid is known, so that even this answer echoes it, and before any other
-    // problem: what the first of two values says is not what the request means.
-    if (const auto duplicate = find_duplicate_key(root)) {
-        problem = "duplicate key " + duplicate->path +
-                  " (a decoder that keeps the last value would read another request)";
-    }
+    // Before any other problem (what the first of two values says is not what the request
+    // means), and once the uid is known, so that even this answer echoes it.
+    const auto duplicate_key = [&] {
+        return "duplicate key " + path_of_key(root, duplicates.key) +
+               " (a decoder that keeps the last value would read another request)";
+    };
+    if (duplicates.key != nullptr) return invalid(duplicate_key());
     if (!problem.empty()) return invalid(problem);
 
     Answer answer;
@@ -368,6 +371,7 @@ ReviewOutcome review_parsed(const Snapshot& snapshot, std::string_view body, End
     }
 
     Object object = decode_object(*request.object, kind);
+    if (duplicates.key != nullptr) return invalid(duplicate_key());
     if (problem = object_mismatch(object, *kind, "request.object"); !problem.empty()) {
         return invalid(problem);
     }
@@ -386,6 +390,7 @@ ReviewOutcome review_parsed(const Snapshot& snapshot, std::string_view body, End
     const bool has_old = is_update && request.old_object && request.old_object->is_object();
     const bool seccomp_changed =
         !has_old || !same_seccomp_state(decode_object(*request.old_object, kind), object);
+    if (duplicates.key != nullptr) return invalid(duplicate_key());
 
     std::vector<ProfilePatch> patches;
     if (endpoint == Endpoint::kMutate) {

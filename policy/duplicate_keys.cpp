@@ -10,10 +10,6 @@
 namespace seccomp_gate {
 namespace {
 
-// Objects up to this many members are checked by comparing each key with the ones before it
-// (no allocation); larger ones by sorting a copy of their keys.
-constexpr std::size_t kSmallObject = 16;
-
 // Field-path segments, innermost first, collected on the way back from a duplicate.
 using ReversedPath = std::vector<std::string>;
 
@@ -26,30 +22,13 @@ std::string join(const ReversedPath& segments) {
     return path;
 }
 
-// The index of the first key of `keys` (document order) that repeats an earlier one, if any.
-std::optional<std::size_t> first_repeated(const std::vector<std::string_view>& keys) {
-    std::vector<std::pair<std::string_view, std::size_t>> sorted;
-    sorted.reserve(keys.size());
-    for (std::size_t i = 0; i < keys.size(); ++i) sorted.emplace_back(keys[i], i);
-    std::sort(sorted.begin(), sorted.end());
-    std::optional<std::size_t> first;
-    for (std::size_t i = 1; i < sorted.size(); ++i) {
-        // Within equal keys the indexes ascend: the second of a run is its first repetition.
-        const bool second_of_run = sorted[i].first == sorted[i - 1].first &&
-                                   (i < 2 || sorted[i - 2].first != sorted[i].first);
-        if (second_of_run && (!first || sorted[i].second < *first)) first = sorted[i].second;
-    }
-    return first;
-}
-
-bool find_json(simdjson::dom::element element, ReversedPath& path) {
-    using simdjson::dom::element_type;
-    if (element.type() == element_type::ARRAY) {
-        simdjson::dom::array array;
-        if (element.get_array().get(array) != simdjson::SUCCESS) return false;
+// Finds the key whose text starts at `occurrence` (a pointer into the parser's string buffer,
+// unique to one key) and collects the path to it.
+bool find_occurrence(simdjson::dom::element element, const char* occurrence, ReversedPath& path) {
+    if (simdjson::dom::array array; element.get_array().get(array) == simdjson::SUCCESS) {
         std::size_t index = 0;
         for (simdjson::dom::element item : array) {
-            if (find_json(item, path)) {
+            if (find_occurrence(item, occurrence, path)) {
                 path.push_back("[" + std::to_string(index) + "]");
                 return true;
             }
@@ -57,31 +36,10 @@ bool find_json(simdjson::dom::element element, ReversedPath& path) {
         }
         return false;
     }
-    if (element.type() != element_type::OBJECT) return false;
     simdjson::dom::object object;
     if (element.get_object().get(object) != simdjson::SUCCESS) return false;
-    const std::size_t size = object.size();
-    if (size <= kSmallObject) {
-        std::array<std::string_view, kSmallObject> keys{};
-        std::size_t count = 0;
-        for (auto field : object) {
-            if (std::find(keys.begin(), keys.begin() + count, field.key) != keys.begin() + count) {
-                path.push_back(key_segment(field.key));
-                return true;
-            }
-            keys[count++] = field.key;
-        }
-    } else {
-        std::vector<std::string_view> keys;
-        keys.reserve(size);
-        for (auto field : object) keys.push_back(field.key);
-        if (auto repeat = first_repeated(keys)) {
-            path.push_back(key_segment(keys[*repeat]));
-            return true;
-        }
-    }
     for (auto field : object) {
-        if (find_json(field.value, path)) {
+        if (field.key.data() == occurrence || find_occurrence(field.value, occurrence, path)) {
             path.push_back(key_segment(field.key));
             return true;
         }
@@ -127,10 +85,25 @@ bool find_yaml(const YAML::Node& node, ReversedPath& path, int& line) {
 
 }  // namespace
 
-std::optional<DuplicateKey> find_duplicate_key(simdjson::dom::element root) {
+std::optional<std::size_t> first_repeated(const std::vector<std::string_view>& keys) {
+    std::vector<std::pair<std::string_view, std::size_t>> sorted;
+    sorted.reserve(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) sorted.emplace_back(keys[i], i);
+    std::sort(sorted.begin(), sorted.end());
+    std::optional<std::size_t> first;
+    for (std::size_t i = 1; i < sorted.size(); ++i) {
+        // Within equal keys the indexes ascend: the second of a run is its first repetition.
+        const bool second_of_run = sorted[i].first == sorted[i - 1].first &&
+                                   (i < 2 || sorted[i - 2].first != sorted[i].first);
+        if (second_of_run && (!first || sorted[i].second < *first)) first = sorted[i].second;
+    }
+    return first;
+}
+
+std::string path_of_key(simdjson::dom::element root, const char* occurrence) {
     ReversedPath path;
-    if (!find_json(root, path)) return std::nullopt;
-    return DuplicateKey{join(path), 0};
+    if (!find_occurrence(root, occurrence, path)) return "?";
+    return join(path);
 }
 
 std::optional<DuplicateKey> find_duplicate_key(const YAML::Node& root) {

@@ -61,12 +61,14 @@ std::uint32_t order_of(Section section, std::size_t slot);
 struct Setting {
     const ProfileSetting* setting = nullptr;
     const Container* container = nullptr;  // null for the pod level
-    std::string path;                      // "spec.containers[1].securityContext.seccompProfile"
     std::uint32_t order = 0;
 };
 
 // The pod level when it is set, then every container, in order.
 std::vector<Setting> settings_of(const PodSpec& spec);
+
+// "spec.containers[1].securityContext.seccompProfile" (built only for a finding).
+std::string path_of(const PodSpec& spec, const Setting& setting);
 
 // Appends the finding of a rule about a setting: "<who> <message>", where who is
 // `container "c"`, or `pod` followed by which containers inherit the setting.

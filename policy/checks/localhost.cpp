@@ -39,7 +39,7 @@ void check(const CheckContext& context, const PodSpec& spec, std::vector<Finding
         const std::string message = problem(resolved, profile.localhost_profile.value_or(""));
         if (message.empty()) continue;
         add_setting_finding(out, kLocalhost, Severity::kViolation, spec, setting,
-                            setting.path + ".localhostProfile", message,
+                            path_of(spec, setting) + ".localhostProfile", message,
                             localhost_profile_line(profile));
     }
 }

@@ -16,9 +16,9 @@ void check(const CheckContext& /*context*/, const PodSpec& spec, std::vector<Fin
     }
     for (const auto& setting : settings_of(spec)) {
         if (setting.setting == nullptr || setting.setting->malformed.empty()) continue;
-        add_setting_finding(out, kMalformed, Severity::kViolation, spec, setting, setting.path,
-                            "has a malformed seccompProfile: " + setting.setting->malformed,
-                            setting.setting->line);
+        add_setting_finding(
+            out, kMalformed, Severity::kViolation, spec, setting, path_of(spec, setting),
+            "has a malformed seccompProfile: " + setting.setting->malformed, setting.setting->line);
     }
 }
 

@@ -18,7 +18,7 @@ void check(const CheckContext& context, const PodSpec& spec, std::vector<Finding
         if (resolved.profile == nullptr || !resolved.profile->permissive) continue;
         add_setting_finding(
             out, kPermissive, action == Action::kDeny ? Severity::kViolation : Severity::kWarning,
-            spec, setting, setting.path + ".localhostProfile",
+            spec, setting, path_of(spec, setting) + ".localhostProfile",
             "uses permissive profile " + shown_profile(resolved, *profile.localhost_profile) +
                 " (defaultAction " + resolved.profile->default_action + " blocks nothing)",
             localhost_profile_line(profile));

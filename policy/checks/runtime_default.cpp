@@ -11,7 +11,7 @@ void check(const CheckContext& context, const PodSpec& spec, std::vector<Finding
     for (const auto& setting : settings_of(spec)) {
         if (!readable(setting) || setting.setting->type != ProfileType::kRuntimeDefault) continue;
         add_setting_finding(out, kRuntimeDefault, Severity::kViolation, spec, setting,
-                            setting.path + ".type",
+                            path_of(spec, setting) + ".type",
                             "must not set seccompProfile.type to \"RuntimeDefault\" "
                             "(allowRuntimeDefault is false: use a Localhost profile from the "
                             "catalog)",

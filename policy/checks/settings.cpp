@@ -41,18 +41,19 @@ std::uint32_t order_of(Section section, std::size_t slot) {
 std::vector<Setting> settings_of(const PodSpec& spec) {
     std::vector<Setting> settings;
     settings.reserve(spec.containers.size() + 1);
-    if (spec.seccomp) {
-        settings.push_back({&*spec.seccomp, nullptr,
-                            spec.field_path + ".securityContext.seccompProfile",
-                            order_of(Section::kSetting, 0)});
-    }
+    if (spec.seccomp) settings.push_back({&*spec.seccomp, nullptr, order_of(Section::kSetting, 0)});
     for (std::size_t i = 0; i < spec.containers.size(); ++i) {
         const Container& container = spec.containers[i];
         settings.push_back({container.seccomp ? &*container.seccomp : nullptr, &container,
-                            container_path(spec, container) + ".securityContext.seccompProfile",
                             order_of(Section::kSetting, i + 1)});
     }
     return settings;
+}
+
+std::string path_of(const PodSpec& spec, const Setting& setting) {
+    return (setting.container == nullptr ? spec.field_path
+                                         : container_path(spec, *setting.container)) +
+           ".securityContext.seccompProfile";
 }
 
 bool readable(const Setting& setting) {

@@ -10,7 +10,7 @@ void check(const CheckContext& /*context*/, const PodSpec& spec, std::vector<Fin
     for (const auto& setting : settings_of(spec)) {
         if (!readable(setting) || setting.setting->type != ProfileType::kUnconfined) continue;
         add_setting_finding(
-            out, kUnconfined, Severity::kViolation, spec, setting, setting.path + ".type",
+            out, kUnconfined, Severity::kViolation, spec, setting, path_of(spec, setting) + ".type",
             "must not set seccompProfile.type to \"Unconfined\"", type_line(*setting.setting));
     }
 }

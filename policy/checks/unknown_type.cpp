@@ -11,7 +11,8 @@ void check(const CheckContext& context, const PodSpec& spec, std::vector<Finding
     for (const auto& setting : settings_of(spec)) {
         if (!readable(setting) || setting.setting->type != ProfileType::kUnknown) continue;
         add_setting_finding(
-            out, kUnknownType, Severity::kViolation, spec, setting, setting.path + ".type",
+            out, kUnknownType, Severity::kViolation, spec, setting,
+            path_of(spec, setting) + ".type",
             "sets seccompProfile.type to unknown value " + quoted(setting.setting->type_text) +
                 (context.policy.allow_runtime_default ? " (allowed: RuntimeDefault, Localhost)"
                                                       : " (allowed: Localhost)"),

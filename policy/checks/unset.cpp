@@ -14,7 +14,8 @@ void check(const CheckContext& context, const PodSpec& spec, std::vector<Finding
     const std::string pod_path = spec.field_path + ".securityContext.seccompProfile";
     for (const auto& setting : settings_of(spec)) {
         if (setting.container == nullptr || setting.setting != nullptr) continue;
-        add_setting_finding(out, kUnset, Severity::kViolation, spec, setting, setting.path,
+        add_setting_finding(out, kUnset, Severity::kViolation, spec, setting,
+                            path_of(spec, setting),
                             "has no seccomp profile (set securityContext.seccompProfile on the "
                             "container or at " +
                                 pod_path + ")",
