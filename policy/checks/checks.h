@@ -53,7 +53,7 @@ extern const Rule kLegacyAnnotation;
 // Where a finding goes in the report, so that splitting the rules into files keeps the order
 // users read: unreadable fields, then each seccompProfile setting (the pod's, then each
 // container's), then privileged containers, then legacy annotations. judge() sorts on it.
-enum class Section : std::uint32_t { kShape = 0, kSetting = 1, kPrivileged = 2, kAnnotation = 3 };
+enum class Section : std::uint32_t { kShapes = 0, kSettings = 1, kPrivilegedContainers = 2, kAnnotations = 3 };
 std::uint32_t order_of(Section section, std::size_t slot);
 
 // One seccompProfile setting the rules judge: the pod level as written, or a container's own

@@ -21,7 +21,7 @@ void check(const CheckContext& /*context*/, const PodSpec& spec, std::vector<Fin
         }
         const std::string key = shown(annotation.key);
         std::string path = spec.metadata_path + ".annotations[" + key + "]";
-        const std::uint32_t order = order_of(Section::kAnnotation, i);
+        const std::uint32_t order = order_of(Section::kAnnotations, i);
         if (annotation.value == "unconfined") {
             out.push_back({std::string(kLegacyAnnotation.id), Severity::kViolation, std::move(path),
                            std::move(container),

@@ -12,7 +12,7 @@ namespace {
 void check(const CheckContext& /*context*/, const PodSpec& spec, std::vector<Finding>& out) {
     for (const auto& error : spec.shape_errors) {
         out.push_back({std::string(kMalformed.id), Severity::kViolation, error.path, "",
-                       error.message, error.line, order_of(Section::kShape, 0)});
+                       error.message, error.line, order_of(Section::kShapes, 0)});
     }
     for (const auto& setting : settings_of(spec)) {
         if (setting.setting == nullptr || setting.setting->malformed.empty()) continue;

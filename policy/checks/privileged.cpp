@@ -20,7 +20,7 @@ void check(const CheckContext& context, const PodSpec& spec, std::vector<Finding
                        container_label(container) +
                            " is privileged, so it runs unconfined whatever its seccomp profile",
                        container.privileged_line != 0 ? container.privileged_line : container.line,
-                       order_of(Section::kPrivileged, i)});
+                       order_of(Section::kPrivilegedContainers, i)});
     }
 }
 

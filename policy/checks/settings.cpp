@@ -41,11 +41,11 @@ std::uint32_t order_of(Section section, std::size_t slot) {
 std::vector<Setting> settings_of(const PodSpec& spec) {
     std::vector<Setting> settings;
     settings.reserve(spec.containers.size() + 1);
-    if (spec.seccomp) settings.push_back({&*spec.seccomp, nullptr, order_of(Section::kSetting, 0)});
+    if (spec.seccomp) settings.push_back({&*spec.seccomp, nullptr, order_of(Section::kSettings, 0)});
     for (std::size_t i = 0; i < spec.containers.size(); ++i) {
         const Container& container = spec.containers[i];
         settings.push_back({container.seccomp ? &*container.seccomp : nullptr, &container,
-                            order_of(Section::kSetting, i + 1)});
+                            order_of(Section::kSettings, i + 1)});
     }
     return settings;
 }

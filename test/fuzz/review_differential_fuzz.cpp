@@ -16,9 +16,12 @@
 
 namespace {
 
+// The message itself, not an echoed uid that happens to contain the words: a `"` inside a value
+// is escaped in the response, so this text can only be the status message.
 bool refused_for_duplicate(const seccomp_gate::ReviewOutcome& outcome) {
     return outcome.verdict == seccomp_gate::Verdict::kInvalid &&
-           outcome.response.find("duplicate key") != std::string::npos;
+           outcome.response.find(R"("message":"not a usable AdmissionReview: duplicate key )") !=
+               std::string::npos;
 }
 
 }  // namespace
