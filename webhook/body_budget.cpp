@@ -72,6 +72,16 @@ void BodyBudget::give_up(std::uint64_t ticket) {
     end_episode_if_over();
 }
 
+void BodyBudget::drop_waiters() {
+    std::vector<std::pair<std::uint64_t, Waiter>> dropped;
+    {
+        std::lock_guard lock(mutex_);
+        dropped.swap(waiters_);
+    }
+    // Destroyed outside the lock: a waiter may hold the last reference to its connection,
+    // which gives its own share back.
+}
+
 void BodyBudget::end_episode_if_over() {
     if (!exhausted_ || !waiters_.empty() || in_flight_ > capacity_ / 2) return;
     exhausted_ = false;

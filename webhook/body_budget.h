@@ -43,6 +43,8 @@ class BodyBudget {
 
     // The waiter gave up (its bound passed) and is refused: forgets it, counts the refusal.
     void give_up(std::uint64_t ticket);
+    // At exit: forgets every waiter without calling it.
+    void drop_waiters();
 
   private:
     static constexpr std::size_t kSmallShare = 64;

@@ -446,7 +446,7 @@ class Session : public std::enable_shared_from_this<Session> {
         };
         if (server_.budget().acquire_or_wait(bytes, first, std::move(wake), ticket)) {
             budgeted_ += bytes;
-            return read_body();
+            return after_budget();
         }
         waiting_bytes_ = bytes;
         budget_ticket_ = ticket;
@@ -471,12 +471,17 @@ class Session : public std::enable_shared_from_this<Session> {
             return;
         }
         budgeted_ += waiting_bytes_;
+        after_budget();
+    }
+
+    // The budget share is taken: read the body, or go on reading a chunked one.
+    void after_budget() {
         if (stage_ == Stage::kBody) {  // a chunked body, within its own deadline
             if (!parser_->is_done()) return do_read_body_step();
             disarm_deadline();
             return handle();
         }
-        disarm_deadline();
+        disarm_deadline();  // the wait's, if it waited
         read_body();
     }
 
@@ -1041,6 +1046,8 @@ int Server::run() {
     for (unsigned i = 1; i < threads; ++i) pool.emplace_back(run_loop);
     run_loop();
     for (std::thread& thread : pool) thread.join();
+    // Requests still waiting for the body budget go while their io_context is still there.
+    budget_.drop_waiters();
     reloader_.stop();
     logger_.info("stopped");
     return 0;
