@@ -20,52 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-skipped=0
-pass() {
-    echo "PASS: $*"
-    passed=$((passed + 1))
-}
-fail() {
-    echo "FAIL: $*"
-    failed=$((failed + 1))
-}
-skip() {
-    echo "SKIP: $*"
-    skipped=$((skipped + 1))
-}
-# check NAME COMMAND...: runs COMMAND, its output shown only when it fails.
-check() {
-    local name=$1
-    shift
-    if "$@" >"$work/output" 2>&1; then
-        pass "$name"
-    else
-        fail "$name"
-        sed 's/^/    /' "$work/output"
-    fi
-}
-# check_fails NAME MESSAGE COMMAND...: the negative control; COMMAND must fail, and for the reason
-# the control is about: each line of MESSAGE must be in its output (stdout and stderr), as it is.
-check_fails() {
-    local name=$1 message=$2 line
-    shift 2
-    [ -n "$message" ] || { fail "$name (check_fails without an expected message)"; return; }
-    if "$@" >"$work/output" 2>&1; then
-        fail "$name (it passed)"
-        sed 's/^/    /' "$work/output"
-        return
-    fi
-    while IFS= read -r line; do
-        if ! grep -qF -- "$line" "$work/output"; then
-            fail "$name (it failed, but without \"$line\")"
-            sed 's/^/    /' "$work/output"
-            return
-        fi
-    done <<<"$message"
-    pass "$name"
-}
+# shellcheck source-path=SCRIPTDIR source=../lib/checks.sh
+. "$here/../lib/checks.sh"
 
 # Tools: a missing one stops everything with a message saying how to get it.
 missing=()
@@ -573,7 +529,7 @@ check "the runtime stage installs the packages of every library the binary links
 # 11. Shell scripts.
 if command -v shellcheck >/dev/null; then
     check "shellcheck certs/generate.sh test/manifests/check.sh test/e2e/kind/run.sh" \
-        shellcheck "$repo/certs/generate.sh" "$here/check.sh" "$repo/test/e2e/kind/run.sh"
+        shellcheck -x "$repo/certs/generate.sh" "$here/check.sh" "$repo/test/e2e/kind/run.sh"
 else
     fail "shellcheck is not installed (apt-get install shellcheck)"
 fi
