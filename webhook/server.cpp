@@ -23,7 +23,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -45,6 +44,7 @@
 #include "webhook/router.h"
 #include "webhook/server_state.h"
 #include "webhook/tls_context.h"
+#include "webhook/tls_stream.h"
 
 namespace seccomp_gate::webhook {
 namespace {
@@ -57,7 +57,6 @@ using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 // A connection's strand, as a concrete type: no type-erased executor on the request path.
 using Strand = net::strand<net::io_context::executor_type>;
-using TcpStream = beast::basic_stream<tcp, Strand>;
 using Socket = net::basic_stream_socket<tcp, Strand>;
 
 constexpr std::size_t kHeaderLimit = 16U << 10U;
@@ -250,7 +249,7 @@ class Session : public std::enable_shared_from_this<Session> {
         : server_(server),
           tls_(std::move(tls)),
           deadline_(socket.get_executor()),
-          plain_(std::in_place, std::move(socket)) {
+          stream_(std::move(socket)) {
         server_.metrics().connection_opened();
     }
 
@@ -273,7 +272,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // Posted by the graceful shutdown: a connection waiting for its next request (or for its
     // first byte) is closed; one in the middle of a request finishes it (Connection: close).
     void close_if_idle() {
-        if (idle_) socket_stream().close();
+        if (idle_) stream_.close();
     }
 
     Strand executor() { return deadline_.get_executor(); }
@@ -286,36 +285,43 @@ class Session : public std::enable_shared_from_this<Session> {
     enum class Stage { kNone, kHeader, kBody, kBudget };
 
     const ServeConfig& config() const { return server_.config(); }
-    TcpStream& socket_stream() { return plain_ ? *plain_ : beast::get_lowest_layer(*stream_); }
 
-    // Before TLS the connection is a socket and nothing else: the TLS stream (asio's two 17 KiB
-    // buffers, OpenSSL's BIO pair and SSL object) is built when the client's first byte arrives,
-    // so connections that never start TLS cost little and are cut after a short timeout.
+    // Before TLS the connection is a socket and nothing else: the SSL object is made when the
+    // client's first byte arrives (seen, not read: OpenSSL reads the socket itself), so
+    // connections that never start TLS cost little and are cut after a short timeout.
     void do_wait_tls() {
         idle_ = true;
-        plain_->expires_after(config().handshake_timeout / kTlsStartDivisor);
-        plain_->async_read_some(
-            net::buffer(&first_byte_, 1),
+        stream_.expires_after(config().handshake_timeout / kTlsStartDivisor);
+        stream_.socket().async_wait(
+            Socket::wait_read,
             beast::bind_front_handler(&Session::on_wait_tls, shared_from_this()));
     }
 
-    void on_wait_tls(beast::error_code ec, std::size_t /*bytes*/) {
+    void on_wait_tls(beast::error_code ec) {
         idle_ = false;
+        ec = stream_.timeout_or(ec);
+        if (!ec) {
+            // Readable: a byte, or the peer's FIN (a TCP probe), or an error.
+            char peek = 0;
+            stream_.socket().receive(net::buffer(&peek, 1), Socket::message_peek, ec);
+        }
         if (ec) {
             // A client that connects and says nothing; one that closes at once (a TCP probe)
             // is not an error.
             if (ec == beast::error::timeout) server_.metrics().tls_handshake_failed();
             return fail(server_.logger(), ec, "wait for TLS");
         }
-        stream_.emplace(std::move(*plain_), *tls_);
-        plain_.reset();
+        stream_.start_tls(tls_->native_handle(), ec);
+        if (ec) {
+            server_.metrics().tls_handshake_failed();
+            return fail(server_.logger(), ec, "start TLS");
+        }
         do_handshake();
     }
 
     void do_handshake() {
-        socket_stream().expires_after(config().handshake_timeout);
-        stream_->async_handshake(
-            ssl::stream_base::server, net::buffer(&first_byte_, 1),
+        stream_.expires_after(config().handshake_timeout);
+        stream_.async_handshake(
             beast::bind_front_handler(&Session::on_handshake, shared_from_this()));
     }
 
@@ -337,8 +343,8 @@ class Session : public std::enable_shared_from_this<Session> {
     void do_wait() {
         if (buffer_.size() > 0) return do_read_header();
         idle_ = true;
-        socket_stream().expires_after(config().idle_timeout);
-        stream_->async_read_some(net::buffer(&first_byte_, 1),
+        stream_.expires_after(config().idle_timeout);
+        stream_.async_read_some(net::buffer(&first_byte_, 1),
                                  beast::bind_front_handler(&Session::on_wait, shared_from_this()));
     }
 
@@ -347,15 +353,15 @@ class Session : public std::enable_shared_from_this<Session> {
         if (ec) return fail(server_.logger(), ec, "idle");
         // The rest of the TLS record that byte came in was decrypted with it: usually the whole
         // request. Taken without another asynchronous step (SSL_read does no I/O for it).
-        const int pending = SSL_pending(stream_->native_handle());
+        const int pending = SSL_pending(stream_.native_handle());
         const std::size_t more = pending > 0 ? static_cast<std::size_t>(pending) : 0;
         const net::mutable_buffer space = buffer_.prepare(bytes + more);
         std::memcpy(space.data(), &first_byte_, bytes);
         std::size_t taken = bytes;
         if (more > 0) {
             beast::error_code read_ec;
-            taken += stream_->read_some(net::buffer(static_cast<char*>(space.data()) + bytes, more),
-                                        read_ec);
+            taken += stream_.read_pending(
+                net::buffer(static_cast<char*>(space.data()) + bytes, more), read_ec);
         }
         buffer_.commit(taken);
         do_read_header();
@@ -376,7 +382,7 @@ class Session : public std::enable_shared_from_this<Session> {
         if (parser_->is_header_done()) return on_read_header({}, 0);
         arm_deadline(Stage::kHeader, config().read_timeout);
         http::async_read_header(
-            *stream_, buffer_, *parser_,
+            stream_, buffer_, *parser_,
             beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
     }
 
@@ -508,8 +514,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
     void do_continue() {
         continue_ = http::response<http::empty_body>(http::status::continue_, 11);
-        socket_stream().expires_after(config().write_timeout);
-        http::async_write(*stream_, continue_,
+        stream_.expires_after(config().write_timeout);
+        http::async_write(stream_, continue_,
                           beast::bind_front_handler(&Session::on_continue, shared_from_this()));
     }
 
@@ -527,11 +533,11 @@ class Session : public std::enable_shared_from_this<Session> {
     void do_read_body_step() {
         if (chunked_) {
             http::async_read_some(
-                *stream_, buffer_, *parser_,
+                stream_, buffer_, *parser_,
                 beast::bind_front_handler(&Session::on_read_body, shared_from_this()));
             return;
         }
-        http::async_read(*stream_, buffer_, *parser_,
+        http::async_read(stream_, buffer_, *parser_,
                          beast::bind_front_handler(&Session::on_read_body, shared_from_this()));
     }
 
@@ -621,7 +627,7 @@ class Session : public std::enable_shared_from_this<Session> {
         stage_ = stage;
         timed_out_ = false;
         const std::uint64_t generation = ++deadline_generation_;
-        socket_stream().expires_after(limit + kDeadlineSlack);
+        stream_.expires_after(limit + kDeadlineSlack);
         deadline_.expires_after(limit);
         deadline_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
             if (ec || generation != self->deadline_generation_) return;
@@ -647,7 +653,7 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         timed_out_ = true;
         beast::error_code ignored;
-        socket_stream().socket().cancel(ignored);  // the read completes with operation_aborted
+        stream_.socket().cancel(ignored);  // the read completes with operation_aborted
     }
 
     void start_request() {
@@ -682,8 +688,8 @@ class Session : public std::enable_shared_from_this<Session> {
         response_.body() = std::move(reply.body);
         response_.keep_alive(after == After::kKeepAlive);
         response_.prepare_payload();
-        socket_stream().expires_after(config().write_timeout);
-        http::async_write(*stream_, response_,
+        stream_.expires_after(config().write_timeout);
+        http::async_write(stream_, response_,
                           beast::bind_front_handler(&Session::on_write, shared_from_this(), after));
     }
 
@@ -712,8 +718,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     void do_linger(Clock::time_point until) {
-        socket_stream().expires_at(until);
-        stream_->async_read_some(
+        stream_.expires_at(until);
+        stream_.async_read_some(
             buffer_.prepare(kReadChunk),
             [self = shared_from_this(), until](beast::error_code ec, std::size_t) {
                 self->buffer_.clear();
@@ -723,20 +729,19 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     void do_close() {
-        socket_stream().expires_after(kTlsShutdownTimeout);
-        stream_->async_shutdown(
+        stream_.expires_after(kTlsShutdownTimeout);
+        stream_.async_shutdown(
             beast::bind_front_handler(&Session::on_shutdown, shared_from_this()));
     }
 
-    void on_shutdown(beast::error_code /*ec*/) {
+    void on_shutdown(beast::error_code /*ec*/, std::size_t /*bytes*/) {
         // Done either way: the socket closes with the session.
     }
 
     Server& server_;
-    std::shared_ptr<ssl::context> tls_;  // outlives stream_, which was made from it
+    std::shared_ptr<ssl::context> tls_;  // the context in force when the connection came
     Timer deadline_;                     // constructed first: it takes the socket's strand
-    std::optional<TcpStream> plain_;     // until the first byte: then moved into stream_
-    std::optional<ssl::stream<TcpStream>> stream_;
+    TlsStream stream_;                   // the socket; the SSL object from the first byte on
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> response_;

@@ -29,7 +29,7 @@ LATENCY_LIMIT_S = 2.0
 # Idle connections: KiB per connection before TLS, after TLS and a request, and what may stay
 # once they are closed.
 PRE_TLS_KIB_LIMIT = 12
-IDLE_TLS_KIB_LIMIT = 100
+IDLE_TLS_KIB_LIMIT = 24
 AFTER_CLOSE_MIB_LIMIT = 16
 
 
