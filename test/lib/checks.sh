@@ -49,3 +49,17 @@ check_fails() {
     done <<<"$message"
     pass "$name"
 }
+# check_the_checks: check_fails itself must refuse a command that fails for another reason than
+# the expected one (every negative control relies on it).
+check_the_checks() {
+    local passed_before=$passed failed_before=$failed caught
+    check_fails "self-test" "the expected reason" bash -c 'echo another reason; exit 1' >/dev/null
+    caught=$((failed - failed_before))
+    passed=$passed_before
+    failed=$failed_before
+    if [ "$caught" = 1 ]; then
+        pass "check_fails refuses a failure that does not say the expected message"
+    else
+        fail "check_fails passes a failure that does not say the expected message"
+    fi
+}
